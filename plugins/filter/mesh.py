@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 smite.wgmesh contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters over the mesh planner: mesh_plan, mesh_host_plan and mesh_plan_summary."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.smite.wgmesh.plugins.module_utils.planner import (
+    PlanError, host_plan, plan_meshes, plan_summary,
+)
+
+
+def _inventory_facts(meshes, hostvars):
+    """Only the facts the planner needs, for only the nodes the meshes name."""
+    names = set()
+    for mesh in meshes if isinstance(meshes, list) else ():
+        if isinstance(mesh, Mapping) and isinstance(mesh.get('nodes'), list):
+            names.update(n for n in mesh['nodes'] if isinstance(n, str))
+    facts = {}
+    for name in names:
+        if name not in hostvars:
+            continue
+        host = hostvars[name]
+        facts[name] = {
+            'public_address': host.get('wgmesh_public_address') or host.get('ansible_host') or name,
+            'nat': host.get('wgmesh_nat', False),
+        }
+    return facts
+
+
+def mesh_plan(meshes, hostvars, secret=None):
+    if not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError('mesh_plan: the first argument must be hostvars (a mapping of hosts)')
+    try:
+        return plan_meshes(meshes, _inventory_facts(meshes, hostvars), secret)
+    except PlanError as exc:
+        raise AnsibleFilterError('invalid wgmesh_meshes:\n- ' + '\n- '.join(exc.errors))
+
+
+def mesh_host_plan(plan, host, secret=None):
+    if not isinstance(plan, Mapping) or not isinstance(plan.get('meshes'), Mapping):
+        raise AnsibleFilterError('mesh_host_plan: the input must be a plan made by smite.wgmesh.mesh_plan')
+    if secret is not None and not isinstance(secret, str):
+        raise AnsibleFilterError('mesh_host_plan: the secret must be a string (wgmesh_secret)')
+    return host_plan(plan, host, secret)
+
+
+def mesh_plan_summary(plan):
+    if not isinstance(plan, Mapping) or not isinstance(plan.get('meshes'), Mapping):
+        raise AnsibleFilterError('mesh_plan_summary: the input must be a plan made by smite.wgmesh.mesh_plan')
+    return plan_summary(plan)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'mesh_plan': mesh_plan,
+            'mesh_host_plan': mesh_host_plan,
+            'mesh_plan_summary': mesh_plan_summary,
+        }

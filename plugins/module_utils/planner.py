@@ -1,0 +1,537 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 smite.wgmesh contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The mesh planner: mesh definitions + inventory facts -> one validated plan.
+
+Pure Python (netaddr only), no Ansible runtime: the filter plugin and the tests call
+plan_meshes() directly. The plan's shape is described in docs/plan-format.md.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import bisect
+import gc
+import hashlib
+import hmac
+import re
+import zlib
+
+from ansible_collections.smite.wgmesh.plugins.module_utils.tables import text_table
+
+try:
+    import netaddr
+    HAS_NETADDR = True
+except ImportError:  # reported by the filter, which is where users meet it
+    HAS_NETADDR = False
+
+TOPOLOGIES = ('full-mesh', 'hub-spoke')
+TRANSPORTS = ('backhaul', 'direct')
+MESH_KEYS = frozenset((
+    'name', 'nodes', 'lan_subnets', 'overlay_subnet', 'topology', 'hub', 'mtu',
+    'transport', 'listen_port', 'overlay_ips',
+))
+# Mesh names become `wg-<name>` (wg-quick allows 15 chars of [a-zA-Z0-9_=+.-]) and part of
+# systemd instance names `backhaul@<mesh>.<node>`, where '=', '+' and '.' would be ambiguous.
+MESH_NAME_RE = re.compile(r'^[A-Za-z0-9_-]{1,12}$')
+NODE_NAME_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
+MTU_MIN, MTU_MAX = 1280, 1420  # 1280: IPv6 minimum; 1420: 1500 - 80 (WireGuard over IPv6)
+DEFAULT_MTU = 1280
+KEEPALIVE = 25  # Backhaul drops UDP flows idle for 60 s; keep both ends talking
+LISTEN_PORT_BASE, LISTEN_PORT_SPAN = 51820, 100
+# Backhaul bind (P) and loopback (L) ports: outside Linux's ephemeral range 32768-60999.
+# A hub of 10,000 spokes needs 20,000 of them, hence two ranges.
+TUNNEL_PORT_RANGES = ((10000, 32767), (61000, 65535))
+SECRET_MIN_LENGTH = 16
+
+
+class PlanError(ValueError):
+    """Invalid mesh definitions. `errors` holds one message per problem."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super(PlanError, self).__init__('\n'.join(self.errors))
+
+
+def _where(mesh, node=None, field=None):
+    parts = ["mesh '%s'" % mesh]
+    if node is not None:
+        parts.append("node '%s'" % node)
+    if field is not None:
+        parts.append("field '%s'" % field)
+    return ', '.join(parts)
+
+
+def _stable_hash(*parts):
+    return zlib.crc32('|'.join(parts).encode('utf-8'))
+
+
+def default_listen_port(mesh_name):
+    """Deterministic WireGuard ListenPort of a mesh that sets none."""
+    return LISTEN_PORT_BASE + _stable_hash('listen', mesh_name) % LISTEN_PORT_SPAN
+
+
+def _hostport(host, port):
+    return '[%s]:%d' % (host, port) if ':' in host else '%s:%d' % (host, port)
+
+
+class _MeshChecker:
+    """Validates and normalises one mesh definition, collecting every error."""
+
+    def __init__(self, index, raw, inventory, errors):
+        self.errors = errors
+        self.inventory = inventory
+        self.name = raw.get('name') if isinstance(raw, dict) else None
+        self.label = self.name if isinstance(self.name, str) and self.name else '#%d' % index
+        self.ok = True
+        self.raw = raw
+
+    def error(self, message, node=None, field=None):
+        self.errors.append('%s: %s' % (_where(self.label, node, field), message))
+        self.ok = False
+
+    def _network(self, value, node, field):
+        try:
+            net = netaddr.IPNetwork(str(value))
+        except (netaddr.AddrFormatError, ValueError, TypeError):
+            self.error("'%s' is not a valid CIDR" % (value,), node, field)
+            return None
+        if '/' not in str(value):
+            self.error("'%s' needs a prefix length (e.g. /24)" % (value,), node, field)
+            return None
+        if net.ip != net.network:
+            self.error("'%s' has host bits set (did you mean %s?)" % (value, net.cidr), node, field)
+            return None
+        return net
+
+    def check(self):
+        raw = self.raw
+        if not isinstance(raw, dict):
+            self.error('a mesh must be a dictionary')
+            return None
+        unknown = sorted(set(raw) - MESH_KEYS)
+        if unknown:
+            self.error('unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(MESH_KEYS))))
+        if not isinstance(self.name, str) or not MESH_NAME_RE.match(self.name):
+            self.error("'%s' must be 1-12 characters of letters, digits, '_' or '-' "
+                       "(the interface wg-<name> has at most 15)" % (self.name,), field='name')
+
+        nodes = self._nodes(raw.get('nodes'))
+        topology = raw.get('topology', 'full-mesh')
+        if topology not in TOPOLOGIES:
+            self.error("'%s' is not one of %s" % (topology, ', '.join(TOPOLOGIES)), field='topology')
+        transport = raw.get('transport', 'backhaul')
+        if transport not in TRANSPORTS:
+            self.error("'%s' is not one of %s" % (transport, ', '.join(TRANSPORTS)), field='transport')
+        hub = raw.get('hub')
+        if topology == 'hub-spoke':
+            if hub is None:
+                self.error('hub-spoke needs a hub', field='hub')
+            elif hub not in nodes:
+                self.error("'%s' is not a member of this mesh" % (hub,), field='hub')
+        elif hub is not None:
+            self.error('only used with topology hub-spoke', field='hub')
+        mtu = self._int(raw.get('mtu', DEFAULT_MTU), 'mtu', MTU_MIN, MTU_MAX)
+        listen_port = raw.get('listen_port')
+        if listen_port is None and isinstance(self.name, str):
+            listen_port = default_listen_port(self.name)
+        else:
+            listen_port = self._int(listen_port, 'listen_port', 1, 65535)
+
+        overlay = self._network(raw.get('overlay_subnet'), None, 'overlay_subnet')
+        if overlay is not None and overlay.version != 4:
+            self.error("'%s': the overlay must be IPv4" % (overlay,), field='overlay_subnet')
+            overlay = None
+        lans = self._lans(raw.get('lan_subnets', {}), nodes)
+        addresses = self._addresses(raw.get('overlay_ips', {}), nodes, overlay)
+        if overlay is not None:
+            self._no_overlaps([(overlay, None)] + [(net, node) for node in nodes for net in lans.get(node, ())])
+        if not self.ok:
+            return None
+        return {
+            'name': self.name, 'interface': 'wg-' + self.name, 'topology': topology,
+            'hub': hub, 'transport': transport, 'overlay': overlay, 'mtu': mtu,
+            'listen_port': listen_port, 'nodes': nodes, 'lans': lans, 'addresses': addresses,
+        }
+
+    def _int(self, value, field, low, high):
+        if isinstance(value, bool) or not isinstance(value, int):
+            try:
+                value = int(str(value), 10)
+            except ValueError:
+                self.error("'%s' is not a whole number" % (value,), field=field)
+                return None
+        if not low <= value <= high:
+            self.error('%d is outside %d-%d' % (value, low, high), field=field)
+            return None
+        return value
+
+    def _nodes(self, nodes):
+        if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
+            self.error('must be a list of inventory hostnames', field='nodes')
+            return []
+        if len(nodes) < 2:
+            self.error('a mesh needs at least 2 nodes, got %d' % len(nodes), field='nodes')
+        seen = set()
+        for node in nodes:
+            if node in seen:
+                self.error('listed twice', node=node, field='nodes')
+            seen.add(node)
+            if not NODE_NAME_RE.match(node):
+                self.error("hostnames may use letters, digits, '.', '_' and '-' only", node=node, field='nodes')
+            elif node not in self.inventory:
+                self.error('not in the inventory', node=node, field='nodes')
+        return list(dict.fromkeys(nodes))
+
+    def _lans(self, raw, nodes):
+        if not isinstance(raw, dict):
+            self.error('must map node names to a CIDR or a list of CIDRs', field='lan_subnets')
+            return {}
+        members = set(nodes)
+        lans = {}
+        for node, value in raw.items():
+            if node not in members:
+                self.error('not a member of this mesh (nodes)', node=node, field='lan_subnets')
+                continue
+            values = value if isinstance(value, list) else [value]
+            nets = [self._network(v, node, 'lan_subnets') for v in values]
+            lans[node] = [n for n in nets if n is not None]
+        return lans
+
+    def _addresses(self, explicit, nodes, overlay):
+        if not isinstance(explicit, dict):
+            self.error('must map node names to addresses', field='overlay_ips')
+            return {}
+        if overlay is None:
+            return {}
+        members = set(nodes)
+        first, last = overlay.first + 1, overlay.last - 1
+        if overlay.prefixlen >= 31:  # no network/broadcast address to skip
+            first, last = overlay.first, overlay.last
+        pinned = {}
+        for node, value in explicit.items():
+            if node not in members:
+                self.error('not a member of this mesh (nodes)', node=node, field='overlay_ips')
+                continue
+            try:
+                ip = netaddr.IPAddress(str(value))
+            except (netaddr.AddrFormatError, ValueError, TypeError):
+                self.error("'%s' is not a valid IP address" % (value,), node=node, field='overlay_ips')
+                continue
+            if not first <= int(ip) <= last or ip.version != overlay.version:
+                self.error('%s is not a usable address of overlay_subnet %s' % (ip, overlay), node=node,
+                           field='overlay_ips')
+                continue
+            pinned[node] = int(ip)
+        # Unpinned nodes take the address at their position in `nodes`, so appending a
+        # node never renumbers the others.
+        addresses = {}
+        owner = {}
+        for position, node in enumerate(nodes):
+            value = pinned.get(node, first + position)
+            if value > last:
+                self.error('overlay_subnet %s has %d usable addresses, too few for %d nodes'
+                           % (overlay, last - first + 1, len(nodes)), node=node, field='overlay_subnet')
+                return {}
+            if value in owner:
+                self.error('address %s is also taken by %s' % (netaddr.IPAddress(value), owner[value]),
+                           node=node, field='overlay_ips')
+                continue
+            owner[value] = node
+            addresses[node] = str(netaddr.IPAddress(value))
+        return addresses
+
+    def _no_overlaps(self, owned):
+        for (net_a, owner_a), (net_b, owner_b) in find_overlaps(owned):
+            self.error('%s overlaps %s' % (_describe(net_b, owner_b), _describe(net_a, owner_a)),
+                       node=owner_b, field='lan_subnets')
+
+
+def find_overlaps(owned):
+    """Pairs of overlapping networks among [(IPNetwork, owner)], by a sort-and-sweep."""
+    items = sorted(owned, key=lambda item: (item[0].version, item[0].first, -item[0].last))
+    pairs = []
+    widest = None  # the earlier network reaching furthest
+    for item in items:
+        if widest is not None and widest[0].version == item[0].version and item[0].first <= widest[0].last:
+            pairs.append((widest, item))
+        if widest is None or widest[0].version != item[0].version or item[0].last > widest[0].last:
+            widest = item
+    return pairs
+
+
+def _routes_except(merged, own):
+    """The merged networks `merged` minus the networks in `own`, as CIDR strings."""
+    if not own:
+        return [str(n) for n in merged]
+    result = []
+    for block in merged:
+        holes = [n for n in own if n in block]
+        if not holes:
+            result.append(str(block))
+            continue
+        pieces = [block]
+        for hole in holes:
+            pieces = [p for piece in pieces for p in
+                      (netaddr.cidr_exclude(piece, hole) if hole in piece else [piece])]
+        result.extend(str(p) for p in pieces)
+    return result
+
+
+class _RouteIndex:
+    """All LANs of a mesh merged once; per node, the merge minus its own LANs."""
+
+    def __init__(self, lans):
+        self.merged = netaddr.cidr_merge([net for nets in lans.values() for net in nets])
+        self.strings = [str(n) for n in self.merged]
+        self.keys = [(n.version, n.first) for n in self.merged]
+
+    def without(self, own):
+        if not own:
+            return list(self.strings)
+        # The merged blocks are disjoint and sorted: only those holding an own LAN change.
+        hit = sorted({bisect.bisect_right(self.keys, (n.version, n.first)) - 1 for n in own})
+        result, start = [], 0
+        for i in hit:
+            result.extend(self.strings[start:i])
+            result.extend(_routes_except([self.merged[i]], own))
+            start = i + 1
+        result.extend(self.strings[start:])
+        return result
+
+
+class _PortAllocator:
+    """Backhaul port pairs per link: hashed into the pool, then probed to the next free pair.
+
+    A link takes two neighbouring pool ports: P, free on both ends (the server binds it,
+    the client dials it), and L, free on the server (its loopback `ports` listener).
+    """
+
+    def __init__(self, listen_ports):
+        self.used = {node: set(ports) for node, ports in listen_ports.items()}
+        self.pool = [port for low, high in TUNNEL_PORT_RANGES for port in range(low, high + 1)]
+
+    def take(self, seed, server, client):
+        pool = self.pool
+        size = len(pool) - 1
+        on_server, on_client = self.used[server], self.used[client]
+        for step in range(size):
+            index = (seed + step) % size
+            bind, loop = pool[index], pool[index + 1]
+            if bind not in on_server and bind not in on_client and loop not in on_server:
+                on_server.add(bind)
+                on_server.add(loop)
+                on_client.add(bind)
+                return bind, loop
+        raise PlanError(['nodes %s and %s: no free Backhaul ports left in %s' % (
+            server, client, ', '.join('%d-%d' % r for r in TUNNEL_PORT_RANGES))])
+
+
+def _node_facts(inventory, node):
+    facts = inventory.get(node) or {}
+    return facts.get('public_address') or node, bool(facts.get('nat', False))
+
+
+def _check_across_meshes(meshes, errors):
+    """Rules between meshes: names, ListenPorts and routed networks on shared nodes."""
+    by_name = {}
+    for mesh in meshes:
+        if mesh['name'] in by_name:
+            errors.append("%s: the name is used by two meshes" % _where(mesh['name'], field='name'))
+        by_name[mesh['name']] = mesh
+    port_owner = {}
+    for mesh in meshes:
+        for node in mesh['nodes']:
+            other = port_owner.setdefault((node, mesh['listen_port']), mesh['name'])
+            if other != mesh['name']:
+                errors.append("%s: ListenPort %d is also used by mesh '%s' on this node; set listen_port"
+                              % (_where(mesh['name'], node, 'listen_port'), mesh['listen_port'], other))
+    for i, mesh_a in enumerate(meshes):
+        for mesh_b in meshes[i + 1:]:
+            shared = set(mesh_a['nodes']) & set(mesh_b['nodes'])
+            if not shared:
+                continue
+            owned = []
+            for mesh in (mesh_a, mesh_b):
+                owned.append((mesh['overlay'], (mesh['name'], None)))
+                owned.extend((net, (mesh['name'], node)) for node, nets in mesh['lans'].items() for net in nets)
+            for (net_a, (mesh_x, node_x)), (net_b, (mesh_y, node_y)) in find_overlaps(owned):
+                if node_x is not None and node_x == node_y and net_a == net_b:
+                    continue  # the same LAN of the same node, listed in both meshes
+                errors.append("%s: %s overlaps %s of mesh '%s' (the meshes share node(s) %s)" % (
+                    _where(mesh_y, node_y, 'overlay_subnet' if node_y is None else 'lan_subnets'),
+                    _describe(net_b, node_y), _describe(net_a, node_x), mesh_x, ', '.join(sorted(shared))))
+
+
+def _describe(net, owner):
+    return 'overlay_subnet %s' % net if owner is None else "LAN %s of '%s'" % (net, owner)
+
+
+def _links(mesh):
+    """(server, client) pairs: the server is the side that can accept connections."""
+    nodes = mesh['nodes']
+    if mesh['topology'] == 'hub-spoke':
+        return [(mesh['hub'], node) for node in nodes if node != mesh['hub']]
+    return [(a, b) for i, a in enumerate(nodes) for b in nodes[i + 1:]]
+
+
+def plan_meshes(meshes, inventory, secret=None):
+    """Validate `meshes` and return the plan (docs/plan-format.md).
+
+    `inventory` maps every inventory hostname to {'public_address': str, 'nat': bool}.
+    Raises PlanError listing every problem found.
+    """
+    if not HAS_NETADDR:
+        raise PlanError(['the Python library netaddr is required on the controller'])
+    errors = []
+    if not isinstance(meshes, list):
+        raise PlanError(['wgmesh_meshes must be a list of meshes'])
+    checked = [_MeshChecker(i, raw, inventory, errors).check() for i, raw in enumerate(meshes)]
+    valid = [m for m in checked if m is not None]
+    if not errors:
+        _check_across_meshes(valid, errors)
+    if any(m['transport'] == 'backhaul' for m in valid):
+        if not isinstance(secret, str) or len(secret) < SECRET_MIN_LENGTH:
+            errors.append('wgmesh_secret: a secret of at least %d characters is required for transport '
+                          'backhaul (keep it in ansible-vault)' % SECRET_MIN_LENGTH)
+    for mesh in valid:
+        facts = {node: _node_facts(inventory, node) for node in mesh['nodes']}
+        mesh['links'] = []
+        for server, client in _links(mesh):
+            if facts[server][1] and facts[client][1]:
+                errors.append("%s: the link %s <-> %s cannot work: both nodes are NATed (wgmesh_nat), "
+                              "one side must accept inbound connections"
+                              % (_where(mesh['name'], client, 'wgmesh_nat'), server, client))
+            elif facts[server][1]:
+                server, client = client, server
+            mesh['links'].append((server, client))
+        mesh['facts'] = facts
+    if errors:
+        raise PlanError(errors)
+
+    listen_ports = {}
+    for mesh in valid:
+        for node in mesh['nodes']:
+            listen_ports.setdefault(node, set()).add(mesh['listen_port'])
+    ports = _PortAllocator(listen_ports)
+    plan = {'meshes': {}, 'hosts': {}}
+    # A big mesh makes millions of small containers, none cyclic: the cyclic collector
+    # would only rescan them again and again.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for mesh in sorted(valid, key=lambda m: m['name']):
+            plan['meshes'][mesh['name']] = _plan_mesh(mesh, ports)
+            for node in mesh['nodes']:
+                plan['hosts'].setdefault(node, []).append(mesh['name'])
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return plan
+
+
+def _plan_mesh(mesh, ports):
+    name, nodes, facts, lans = mesh['name'], mesh['nodes'], mesh['facts'], mesh['lans']
+    listen_port = mesh['listen_port']
+    backhaul = mesh['transport'] == 'backhaul'
+    prefix = '/%d' % mesh['overlay'].prefixlen
+    lan_strings = {node: [str(n) for n in lans.get(node, ())] for node in nodes}
+    routes = _RouteIndex(lans)
+    out = {}
+    for node in nodes:
+        address = mesh['addresses'][node]
+        out[node] = {
+            'address': address, 'address_cidr': address + prefix, 'listen_port': listen_port,
+            'public_address': facts[node][0], 'nat': facts[node][1],
+            'lan_subnets': lan_strings[node], 'is_hub': node == mesh['hub'],
+            'peers': [], 'backhaul': [], 'routes': routes.without(lans.get(node, ())),
+        }
+    # What a node's peer entry for `other` allows: its overlay address and LANs, except
+    # that a spoke's only peer, the hub, carries the whole overlay and every other LAN.
+    allowed_from = {node: [out[node]['address'] + '/32'] + lan_strings[node] for node in nodes}
+    allowed_to = dict.fromkeys(nodes)
+    if mesh['topology'] == 'hub-spoke':
+        for node in nodes:
+            if node != mesh['hub']:
+                allowed_to[node] = [str(mesh['overlay'])] + out[node]['routes']
+    direct_endpoint = {node: None if facts[node][1] else _hostport(facts[node][0], listen_port) for node in nodes}
+    remote_prefix = {node: _hostport(facts[node][0], 0)[:-1] for node in nodes}
+    for server, client in mesh['links']:
+        if backhaul:
+            # Hashing the unordered pair keeps a link's ports if its server side flips.
+            seed = zlib.crc32(('%s|%s|%s' % (name, min(server, client), max(server, client))).encode('utf-8'))
+            bind_port, loop_port = ports.take(seed, server, client)
+            out[server]['backhaul'].append({'peer': client, 'mode': 'server', 'bind_port': bind_port,
+                                            'listen_port': loop_port, 'target_port': listen_port})
+            out[client]['backhaul'].append({'peer': server, 'mode': 'client', 'bind_port': bind_port,
+                                            'remote': remote_prefix[server] + str(bind_port)})
+            server_endpoint, client_endpoint = '127.0.0.1:' + str(loop_port), None
+        else:
+            server_endpoint, client_endpoint = direct_endpoint[client], direct_endpoint[server]
+        out[server]['peers'].append({'node': client, 'allowed_ips': allowed_to[server] or allowed_from[client],
+                                     'endpoint': server_endpoint, 'persistent_keepalive': KEEPALIVE})
+        out[client]['peers'].append({'node': server, 'allowed_ips': allowed_to[client] or allowed_from[server],
+                                     'endpoint': client_endpoint, 'persistent_keepalive': KEEPALIVE})
+    return {
+        'name': name, 'interface': mesh['interface'], 'topology': mesh['topology'], 'hub': mesh['hub'],
+        'transport': mesh['transport'], 'overlay_subnet': str(mesh['overlay']), 'mtu': mesh['mtu'],
+        'nodes': out,
+    }
+
+
+def link_token(secret, mesh, node_a, node_b):
+    """The Backhaul token of one link: HMAC-SHA256 of the link under wgmesh_secret.
+
+    Recomputed on every run, so nothing needs storing; per link, so one leaked token
+    (they travel in clear) opens no other link.
+    """
+    link = '%s|%s|%s' % (mesh, min(node_a, node_b), max(node_a, node_b))
+    return hmac.new(secret.encode('utf-8'), b'wgmesh-backhaul|' + link.encode('utf-8'), hashlib.sha256).hexdigest()[:40]
+
+
+def host_plan(plan, host, secret=None):
+    """The host's entries, one per mesh, with the mesh-wide fields merged in.
+
+    With `secret`, every Backhaul link also gets its `token` (the plan itself holds none).
+    """
+    entries = []
+    for name in plan.get('hosts', {}).get(host, ()):
+        mesh = plan['meshes'][name]
+        entry = dict(mesh['nodes'][host])
+        entry.update(mesh=name, interface=mesh['interface'], topology=mesh['topology'],
+                     transport=mesh['transport'], overlay_subnet=mesh['overlay_subnet'], mtu=mesh['mtu'])
+        # Per-link names (backhaul@<mesh>.<peer>) and tokens are added here, for one host,
+        # rather than for every link of a possibly huge mesh.
+        entry['backhaul'] = [dict(link, mesh=name, instance=name + '.' + link['peer'])
+                             for link in entry['backhaul']]
+        if secret is not None:
+            for link in entry['backhaul']:
+                link['token'] = link_token(secret, name, host, link['peer'])
+        entries.append(entry)
+    return entries
+
+
+def plan_summary(plan):
+    """Readable lines per mesh: its settings, nodes and links (the seed's "list meshes")."""
+    lines = []
+    for name in sorted(plan['meshes']):
+        mesh = plan['meshes'][name]
+        nodes = mesh['nodes']
+        hub = ' (hub %s)' % mesh['hub'] if mesh['hub'] else ''
+        lines.append('mesh %s: %s%s, transport %s, overlay %s, MTU %d, interface %s' % (
+            name, mesh['topology'], hub, mesh['transport'], mesh['overlay_subnet'], mesh['mtu'], mesh['interface']))
+        lines.extend('  ' + line for line in text_table(
+            ('node', 'overlay', 'listen', 'public', 'nat', 'LANs'),
+            [(host, n['address'], n['listen_port'], n['public_address'], 'yes' if n['nat'] else 'no',
+              ', '.join(n['lan_subnets'])) for host, n in nodes.items()]))
+        if mesh['transport'] == 'backhaul':
+            headers = ('server', 'client', 'bind P', 'loopback L')
+            rows = [(host, link['peer'], link['bind_port'], link['listen_port'])
+                    for host, node in nodes.items() for link in node['backhaul'] if link['mode'] == 'server']
+        else:
+            headers = ('node', 'peer', 'endpoint')
+            rows = [(host, peer['node'], peer['endpoint'])
+                    for host, node in nodes.items() for peer in node['peers'] if peer['endpoint']]
+        lines.append('  links:')
+        lines.extend('  ' + line for line in text_table(headers, rows))
+    return lines

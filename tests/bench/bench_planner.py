@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 smite.wgmesh contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Planner benchmark: best of N runs for big meshes. Run: make bench (goal: 1000-node full mesh <= 1 s)."""
+
+import sys
+import time
+
+from ansible_collections.smite.wgmesh.plugins.module_utils.planner import plan_meshes
+
+CASES = [
+    # (label, node count, topology, transport)
+    ('1000-node full mesh, direct', 1000, 'full-mesh', 'direct'),
+    ('1000-node full mesh, backhaul', 1000, 'full-mesh', 'backhaul'),
+    ('10000-node hub-spoke, backhaul', 10000, 'hub-spoke', 'backhaul'),
+    ('10000-node hub-spoke, direct', 10000, 'hub-spoke', 'direct'),
+]
+
+
+def case(count, topology, transport):
+    nodes = ['n%d' % i for i in range(count)]
+    inventory = {n: {'public_address': '10.%d.%d.%d' % (i >> 16, (i >> 8) & 255, i & 255)} for i, n in enumerate(nodes)}
+    lans = {n: '172.%d.%d.0/24' % (16 + (i >> 8), i & 255) for i, n in enumerate(nodes)}
+    mesh = {'name': 'bench', 'nodes': nodes, 'lan_subnets': lans, 'overlay_subnet': '10.64.0.0/16',
+            'topology': topology, 'transport': transport}
+    if topology == 'hub-spoke':
+        mesh['hub'] = nodes[0]
+    return [mesh], inventory
+
+
+def main(runs=3):
+    print('%-34s %8s %10s' % ('case', 'best s', 'links'))
+    for label, count, topology, transport in CASES:
+        meshes, inventory = case(count, topology, transport)
+        best = None
+        for _run in range(runs):
+            start = time.perf_counter()
+            plan = plan_meshes(meshes, inventory, 'benchmark-secret-0123456789')
+            elapsed = time.perf_counter() - start
+            best = elapsed if best is None else min(best, elapsed)
+        links = sum(len(n['peers']) for n in plan['meshes']['bench']['nodes'].values()) // 2
+        print('%-34s %8.3f %10d' % (label, best, links))
+        del plan
+
+
+if __name__ == '__main__':
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
