@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 smite.wgmesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters over the mesh planner: mesh_plan, mesh_host_plan and mesh_plan_summary."""
+"""Filters over the planner and the status report."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible_collections.smite.wgmesh.plugins.module_utils.planner import (
     PlanError, host_plan, plan_meshes, plan_summary,
+)
+from ansible_collections.smite.wgmesh.plugins.module_utils.status import (
+    build_report, collect, report_markdown, report_text,
 )
 
 
@@ -41,18 +44,35 @@ def mesh_plan(meshes, hostvars, secret=None):
         raise AnsibleFilterError('invalid wgmesh_meshes:\n- ' + '\n- '.join(exc.errors))
 
 
-def mesh_host_plan(plan, host, secret=None):
+def _require_plan(plan, name):
     if not isinstance(plan, Mapping) or not isinstance(plan.get('meshes'), Mapping):
-        raise AnsibleFilterError('mesh_host_plan: the input must be a plan made by smite.wgmesh.mesh_plan')
+        raise AnsibleFilterError('%s: the input must be a plan made by smite.wgmesh.mesh_plan' % name)
+
+
+def mesh_host_plan(plan, host, secret=None):
+    _require_plan(plan, 'mesh_host_plan')
     if secret is not None and not isinstance(secret, str):
         raise AnsibleFilterError('mesh_host_plan: the secret must be a string (wgmesh_secret)')
     return host_plan(plan, host, secret)
 
 
 def mesh_plan_summary(plan):
-    if not isinstance(plan, Mapping) or not isinstance(plan.get('meshes'), Mapping):
-        raise AnsibleFilterError('mesh_plan_summary: the input must be a plan made by smite.wgmesh.mesh_plan')
+    _require_plan(plan, 'mesh_plan_summary')
     return plan_summary(plan)
+
+
+def mesh_status_report(plan, hostvars, mesh=None):
+    _require_plan(plan, 'mesh_status_report')
+    if not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError('mesh_status_report: the second argument must be hostvars')
+    if mesh is not None and mesh not in plan['meshes']:
+        raise AnsibleFilterError("mesh_status_report: there is no mesh '%s' (meshes: %s)"
+                                 % (mesh, ', '.join(sorted(plan['meshes']))))
+    statuses, services, unreachable = collect(plan, hostvars)
+    report = build_report(plan, statuses, services, unreachable, mesh)
+    report['text'] = report_text(report)
+    report['markdown'] = '\n'.join(report_markdown(report)) + '\n'
+    return report
 
 
 class FilterModule(object):
@@ -61,4 +81,5 @@ class FilterModule(object):
             'mesh_plan': mesh_plan,
             'mesh_host_plan': mesh_host_plan,
             'mesh_plan_summary': mesh_plan_summary,
+            'mesh_status_report': mesh_status_report,
         }

@@ -490,7 +490,8 @@ def link_token(secret, mesh, node_a, node_b):
 
 
 def host_plan(plan, host, secret=None):
-    """The host's entries, one per mesh, with the mesh-wide fields merged in.
+    """The host's entries, one per mesh, with the mesh-wide fields merged in and the
+    peers' overlay addresses as `peer_addresses`: [{node, address}].
 
     With `secret`, every Backhaul link also gets its `token` (the plan itself holds none).
     """
@@ -500,6 +501,8 @@ def host_plan(plan, host, secret=None):
         entry = dict(mesh['nodes'][host])
         entry.update(mesh=name, interface=mesh['interface'], topology=mesh['topology'],
                      transport=mesh['transport'], overlay_subnet=mesh['overlay_subnet'], mtu=mesh['mtu'])
+        entry['peer_addresses'] = [{'node': peer['node'], 'address': mesh['nodes'][peer['node']]['address']}
+                                   for peer in entry['peers']]
         # Per-link names (backhaul@<mesh>.<peer>) and tokens are added here, for one host,
         # rather than for every link of a possibly huge mesh.
         entry['backhaul'] = [dict(link, mesh=name, instance=name + '.' + link['peer'])

@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 smite.wgmesh contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The mesh status report: live state from every node, matched against the plan, per link."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from ansible_collections.smite.wgmesh.plugins.module_utils.tables import markdown_table, text_table
+
+HANDSHAKE_DOWN_AFTER = 180  # seconds: WireGuard rekeys every 120 s, keepalive is 25 s
+HEADERS = ('link', 'from', 'handshake', 'latency', 'loss', 'rx', 'tx', 'backhaul', 'state')
+
+
+def _size(count):
+    if count is None:
+        return None
+    for unit in ('B', 'KiB', 'MiB', 'GiB'):
+        if count < 1024 or unit == 'GiB':
+            return ('%d %s' % (count, unit)) if unit == 'B' else ('%.1f %s' % (count, unit))
+        count /= 1024.0
+
+
+def _live_peer(status, planned):
+    """The live peer of `status` matching a planned peer, by its AllowedIPs."""
+    wanted = set(planned['allowed_ips'])
+    for peer in (status or {}).get('peers') or ():
+        if set(peer.get('allowed_ips') or ()) == wanted:
+            return peer
+    return None
+
+
+def _direction(plan_node, peer_node, status, unreachable):
+    """What node A sees of its link to B."""
+    view = {'handshake_age': None, 'latency_ms': None, 'loss_percent': None, 'rx_bytes': None,
+            'tx_bytes': None, 'problems': []}
+    if unreachable:
+        view['problems'].append('node unreachable')
+        return view
+    if not status or not status.get('up'):
+        view['problems'].append('interface down')
+        return view
+    planned = next(p for p in plan_node['peers'] if p['node'] == peer_node)
+    live = _live_peer(status, planned)
+    if live is None:
+        view['problems'].append('peer not configured')
+        return view
+    view.update(handshake_age=live.get('handshake_age'), rx_bytes=live.get('rx_bytes'), tx_bytes=live.get('tx_bytes'))
+    probe = next((p for p in status.get('ping') or () if p.get('node') == peer_node), None)
+    if probe is not None:
+        view['latency_ms'] = probe.get('latency_avg_ms')
+        view['loss_percent'] = probe.get('loss_percent')
+    if view['handshake_age'] is None:
+        view['problems'].append('no handshake ever')
+    elif view['handshake_age'] > HANDSHAKE_DOWN_AFTER:
+        view['problems'].append('last handshake %ds ago' % view['handshake_age'])
+    if view['loss_percent'] is not None and view['loss_percent'] >= 100:
+        view['problems'].append('100% loss')
+    return view
+
+
+def build_report(plan, statuses, services, unreachable=(), only_mesh=None):
+    """The report of every planned link.
+
+    `statuses`: {host: {mesh: smite.wgmesh.wg_status result}}; `services`: {host: {instance:
+    systemd ActiveState}}; `unreachable`: hosts that could not be asked.
+    """
+    report = {'meshes': {}, 'down': []}
+    for name in sorted(plan['meshes']):
+        if only_mesh is not None and name != only_mesh:
+            continue
+        mesh = plan['meshes'][name]
+        links = []
+        for host, node in mesh['nodes'].items():
+            for peer in node['peers']:
+                if mesh['topology'] == 'full-mesh' and peer['node'] < host:
+                    continue  # each link once
+                if mesh['topology'] == 'hub-spoke' and not node['is_hub']:
+                    continue  # links listed from the hub
+                links.append(_link(name, mesh, host, peer['node'], statuses, services, unreachable))
+        report['meshes'][name] = {'interface': mesh['interface'], 'transport': mesh['transport'], 'links': links}
+        report['down'].extend('%s: %s <-> %s (%s)' % (name, link['nodes'][0], link['nodes'][1], '; '.join(link['problems']))
+                              for link in links if not link['up'])
+    return report
+
+
+def _link(name, mesh, host_a, host_b, statuses, services, unreachable):
+    nodes = mesh['nodes']
+    directions = {}
+    for a, b in ((host_a, host_b), (host_b, host_a)):
+        directions[a] = _direction(nodes[a], b, (statuses.get(a) or {}).get(name), a in unreachable)
+    backhaul = None
+    problems = ['%s: %s' % (a, p) for a in (host_a, host_b) for p in directions[a]['problems']]
+    if mesh['transport'] == 'backhaul':
+        backhaul = {}
+        for a, b in ((host_a, host_b), (host_b, host_a)):
+            instance = '%s.%s' % (name, b)
+            state = None if a in unreachable else (services.get(a) or {}).get(instance)
+            backhaul[a] = state
+            if state is not None and state != 'active':
+                problems.append('%s: backhaul@%s %s' % (a, instance, state))
+    return {'nodes': [host_a, host_b], 'directions': directions, 'backhaul': backhaul,
+            'up': not problems, 'problems': problems}
+
+
+def _rows(mesh_report):
+    rows = []
+    for link in mesh_report['links']:
+        label = '%s <-> %s' % tuple(link['nodes'])
+        for a in link['nodes']:
+            view = link['directions'][a]
+            age = view['handshake_age']
+            rows.append((
+                label, a, None if age is None else '%ds ago' % age,
+                None if view['latency_ms'] is None else '%.1f ms' % view['latency_ms'],
+                None if view['loss_percent'] is None else '%g%%' % view['loss_percent'],
+                _size(view['rx_bytes']), _size(view['tx_bytes']),
+                None if link['backhaul'] is None else link['backhaul'].get(a) or 'unknown',
+                'up' if link['up'] else 'DOWN'))
+            label = ''
+    return rows
+
+
+def report_text(report):
+    lines = []
+    for name, mesh in report['meshes'].items():
+        down = sum(1 for link in mesh['links'] if not link['up'])
+        lines.append('mesh %s (%s, transport %s): %d links, %d down' % (
+            name, mesh['interface'], mesh['transport'], len(mesh['links']), down))
+        lines.extend('  ' + line for line in text_table(HEADERS, _rows(mesh)))
+    lines.extend('DOWN ' + line for line in report['down'])
+    return lines
+
+
+def report_markdown(report):
+    lines = ['# smite.wgmesh status', '']
+    for name, mesh in report['meshes'].items():
+        lines.append('## mesh %s (%s, transport %s)' % (name, mesh['interface'], mesh['transport']))
+        lines.append('')
+        lines.extend(markdown_table(HEADERS, _rows(mesh)))
+        lines.append('')
+    if report['down']:
+        lines.append('## Down')
+        lines.append('')
+        lines.extend('- ' + line for line in report['down'])
+    return lines
+
+
+def parse_systemctl_show(text):
+    """{unit: ActiveState} from `systemctl show -p Id,ActiveState UNIT...` output."""
+    states, unit = {}, None
+    for line in text.splitlines():
+        key, _sep, value = line.partition('=')
+        if key == 'Id':
+            unit = value
+        elif key == 'ActiveState' and unit:
+            states[unit] = value
+    return states
+
+
+def collect(plan, hostvars, status_var='wgmesh_status_results', services_var='wgmesh_backhaul_states'):
+    """Gather what the status play registered on each node into build_report's inputs."""
+    statuses, services, unreachable = {}, {}, []
+    for host in plan.get('hosts', {}):
+        facts = hostvars[host] if host in hostvars else {}
+        registered = facts.get(status_var)
+        results = registered.get('results') if hasattr(registered, 'get') else None
+        if not results or any(r.get('unreachable') or r.get('failed') for r in results):
+            unreachable.append(host)
+            continue
+        statuses[host] = dict((r['item']['mesh'], r) for r in results if not r.get('skipped'))
+        shown = facts.get(services_var)
+        if hasattr(shown, 'get') and shown.get('stdout'):
+            services[host] = dict((unit[len('backhaul@'):-len('.service')], state)
+                                  for unit, state in parse_systemctl_show(shown['stdout']).items())
+    return statuses, services, unreachable
