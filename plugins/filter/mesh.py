@@ -6,11 +6,12 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import base64
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.smite.wgmesh.plugins.module_utils.planner import (
-    PlanError, host_plan, plan_meshes, plan_summary,
+    PlanError, host_plan, peer_public_keys, peers_outside, plan_meshes, plan_summary,
 )
 from ansible_collections.smite.wgmesh.plugins.module_utils.status import (
     build_report, collect, report_markdown, report_text,
@@ -75,11 +76,35 @@ def mesh_status_report(plan, hostvars, mesh=None):
     return report
 
 
+def mesh_peer_keys(entries, hostvars, read_results=None):
+    if not isinstance(entries, list) or not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError('mesh_peer_keys: expects a host plan (mesh_host_plan) and hostvars')
+    peers = set(peer['node'] for entry in entries for peer in entry.get('peers', ()))
+    in_play = {}
+    for node in peers:
+        if node in hostvars:
+            in_play[node] = hostvars[node].get('wireguard_public_keys') or {}
+    read = {}
+    for result in (read_results or {}).get('results', ()):
+        if result.get('content') and not result.get('failed'):
+            mesh, node = result['item']
+            read[(mesh, node)] = base64.b64decode(result['content']).decode('ascii').strip()
+    return peer_public_keys(entries, in_play, read)
+
+
+def mesh_peers_outside(entries, hosts):
+    if not isinstance(entries, list) or not isinstance(hosts, list):
+        raise AnsibleFilterError('mesh_peers_outside: expects a host plan (mesh_host_plan) and a list of hosts')
+    return peers_outside(entries, hosts)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'mesh_plan': mesh_plan,
             'mesh_host_plan': mesh_host_plan,
+            'mesh_peer_keys': mesh_peer_keys,
+            'mesh_peers_outside': mesh_peers_outside,
             'mesh_plan_summary': mesh_plan_summary,
             'mesh_status_report': mesh_status_report,
         }

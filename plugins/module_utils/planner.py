@@ -538,3 +538,28 @@ def plan_summary(plan):
         lines.append('  links:')
         lines.extend('  ' + line for line in text_table(headers, rows))
     return lines
+
+
+def peer_public_keys(entries, keys_by_node, read_keys=None):
+    """{mesh: {peer: public key}} for a host's plan entries.
+
+    `keys_by_node`: {node: {mesh: key}} from the nodes in the play (their wg_keypair
+    results); `read_keys`: {(mesh, node): key} read from nodes outside it. A key found
+    nowhere is left out, for the caller to report.
+    """
+    read_keys = read_keys or {}
+    result = {}
+    for entry in entries:
+        mesh = entry['mesh']
+        keys = result.setdefault(mesh, {})
+        for peer in entry['peers']:
+            key = (keys_by_node.get(peer['node']) or {}).get(mesh) or read_keys.get((mesh, peer['node']))
+            if key:
+                keys[peer['node']] = key
+    return result
+
+
+def peers_outside(entries, hosts):
+    """[mesh, node] of the peers in a host's plan entries that are not among `hosts`."""
+    hosts = set(hosts)
+    return [[entry['mesh'], peer['node']] for entry in entries for peer in entry['peers'] if peer['node'] not in hosts]

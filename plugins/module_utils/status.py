@@ -147,14 +147,12 @@ def report_markdown(report):
 
 
 def parse_systemctl_show(text):
-    """{unit: ActiveState} from `systemctl show -p Id,ActiveState UNIT...` output."""
-    states, unit = {}, None
-    for line in text.splitlines():
-        key, _sep, value = line.partition('=')
-        if key == 'Id':
-            unit = value
-        elif key == 'ActiveState' and unit:
-            states[unit] = value
+    """{unit: ActiveState} from `systemctl show -p Id,ActiveState UNIT...` (blank-line separated blocks)."""
+    states = {}
+    for block in text.split('\n\n'):
+        fields = dict(line.partition('=')[::2] for line in block.splitlines() if '=' in line)
+        if fields.get('Id') and 'ActiveState' in fields:
+            states[fields['Id']] = fields['ActiveState']
     return states
 
 

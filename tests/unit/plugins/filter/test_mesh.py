@@ -6,6 +6,8 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import base64
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
@@ -70,3 +72,21 @@ def test_mesh_plan_summary_lists_nodes_and_links():
 def test_mesh_plan_summary_rejects_bad_input():
     with pytest.raises(AnsibleFilterError, match='made by smite.wgmesh.mesh_plan'):
         FILTERS['mesh_plan_summary']([])
+
+
+def test_peer_keys_from_play_and_from_outside():
+    plan = FILTERS['mesh_plan'](MESHES, HOSTVARS, SECRET)
+    entries = FILTERS['mesh_host_plan'](plan, 'node-ir')
+    outside = FILTERS['mesh_peers_outside'](entries, ['node-ir', 'node-tr'])
+    assert outside == [['office', 'node-uae']]
+    hostvars = dict(HOSTVARS, **{'node-tr': dict(HOSTVARS['node-tr'], wireguard_public_keys={'office': 'KEY-TR'})})
+    read = {'results': [{'item': ['office', 'node-uae'], 'content': base64.b64encode(b'KEY-UAE\n').decode()}]}
+    assert FILTERS['mesh_peer_keys'](entries, hostvars, read) == {'office': {'node-tr': 'KEY-TR', 'node-uae': 'KEY-UAE'}}
+    # a key found nowhere is left out, for the role's check to name it
+    assert FILTERS['mesh_peer_keys'](entries, HOSTVARS) == {'office': {}}
+
+
+@pytest.mark.parametrize('name, args', [('mesh_peer_keys', ({}, {})), ('mesh_peers_outside', ([], 'node-ir'))])
+def test_key_filters_reject_bad_input(name, args):
+    with pytest.raises(AnsibleFilterError, match=name):
+        FILTERS[name](*args)

@@ -45,8 +45,8 @@ def mesh(**changes):
     return result
 
 
-def plan(*meshes, secret=SECRET, inventory=INVENTORY):
-    return plan_meshes(list(meshes), inventory, secret)
+def plan(*meshes, secret=SECRET):
+    return plan_meshes(list(meshes), INVENTORY, secret)
 
 
 def test_seed_mesh_matches_the_seed_note():

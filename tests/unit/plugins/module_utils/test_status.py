@@ -87,7 +87,8 @@ def test_only_one_mesh():
 
 
 def test_parse_systemctl_show():
-    text = 'Id=backhaul@office.node-tr.service\nActiveState=active\n\nId=backhaul@office.node-uae.service\nActiveState=failed\n'
+    # systemctl prints the properties in its own order, not the order asked for
+    text = 'ActiveState=active\nId=backhaul@office.node-tr.service\n\nId=backhaul@office.node-uae.service\nActiveState=failed\n'
     assert parse_systemctl_show(text) == {'backhaul@office.node-tr.service': 'active',
                                           'backhaul@office.node-uae.service': 'failed'}
 

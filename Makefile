@@ -1,0 +1,121 @@
+# smite.wgmesh: developer and CI entry points. `make test` is the test command.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+VENV_STAMP := $(VENV)/.stamp-test-requirements
+# ansible-test sanity installs its own pinned linters (--requirements): keep them out of
+# .venv. (--venv cannot be used: it downloads a pip bootstrap from a host we cannot reach.)
+SANITY_VENV := .venv-sanity
+SANITY_STAMP := $(SANITY_VENV)/.stamp-ansible-core
+
+# Copy of the tracked files at ansible_collections/smite/wgmesh, for ansible-test.
+COLL_DIR := build/ansible_collections/smite/wgmesh
+# Pins ansible-test to the copy: otherwise it walks up to this checkout's .git and
+# lists the (ignored) build tree through git, finding nothing.
+TEST_ROOT := ANSIBLE_TEST_CONTENT_ROOT=$(CURDIR)/$(COLL_DIR)
+# Symlink tree that resolves smite.wgmesh to this checkout (lab, molecule, playbooks).
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
+export ANSIBLE_CONFIG := $(CURDIR)/tests/lab/ansible.cfg
+export PATH := $(BIN):$(PATH)
+
+LAB := $(BIN)/python tests/lab/lab.py
+LAB_SCENARIO ?= tests/lab/scenarios/seed.yml
+LAB_INVENTORY = build/lab/$(shell sed -n 's/^name: *//p' $(LAB_SCENARIO))/inventory.yml
+MOLECULE_SCENARIOS ?= default hub_spoke backhaul
+
+.PHONY: help test setup-host venv image collection-link sanity-tree sanity units \
+        lint pytest molecule bench lab lab-up lab-down clean
+
+help:
+	@echo "make lab        build and start the seed lab, apply the mesh, run the seed checks"
+	@echo "make lab-down   remove the lab's containers, networks and host rules"
+	@echo "make test       everything CI runs: pytest units sanity lint molecule"
+	@echo "make venv | setup-host | image | pytest | units | sanity | lint | molecule | bench"
+
+test: setup-host venv image
+	$(MAKE) pytest units sanity lint molecule
+
+setup-host:
+	bash tests/lab/setup-host.sh
+
+venv: $(VENV_STAMP) collection-link
+
+$(VENV_STAMP): requirements/test.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/test.txt
+	touch $@
+
+collection-link:
+	mkdir -p build/collections/ansible_collections/smite
+	ln -sfn ../../../.. build/collections/ansible_collections/smite/wgmesh
+
+image:
+	bash tests/lab/build-image.sh
+
+# Only files git knows (tracked, or new and not ignored) go into the ansible-test tree.
+sanity-tree: venv
+	rm -rf $(COLL_DIR)
+	mkdir -p $(COLL_DIR)
+	git ls-files -z --cached --others --exclude-standard \
+	  | rsync -a --from0 --files-from=- ./ $(COLL_DIR)/
+
+$(SANITY_STAMP): requirements/test.txt
+	test -x $(SANITY_VENV)/bin/python || $(PYTHON) -m venv $(SANITY_VENV)
+	$(SANITY_VENV)/bin/python -m pip install -q --disable-pip-version-check \
+	  "$$(grep '^ansible-core==' requirements/test.txt)"
+	touch $@
+
+# ansible-test bootstraps pip in its test venvs with a script from a host we cannot reach;
+# give it a stand-in under the name it looks for (pip version as pinned by ansible-test).
+sanity: sanity-tree $(SANITY_STAMP)
+	v=$$(sed -n "s/.*pip='\([0-9.]*\)'.*/\1/p" \
+	  $(SANITY_VENV)/lib/python3.11/site-packages/ansible_test/_internal/python_requirements.py | head -n1); \
+	test -n "$$v"; mkdir -p $(HOME)/.ansible/test/cache; \
+	cp requirements/ansible-test-get-pip.py $(HOME)/.ansible/test/cache/get_pip_$${v//./_}.py
+	cd $(COLL_DIR) && $(TEST_ROOT) $(CURDIR)/$(SANITY_VENV)/bin/ansible-test sanity \
+	  --requirements --python 3.11 --color no
+
+# ansible-test exits 0 when it finds no unit tests: refuse that.
+units: sanity-tree
+	@test -n "$$(find $(COLL_DIR)/tests/unit -name 'test_*.py' 2>/dev/null)" \
+	  || { echo "units: no test_*.py under tests/unit" >&2; exit 1; }
+	cd $(COLL_DIR) && $(TEST_ROOT) $(BIN)/ansible-test units --python 3.11 --color no
+
+lint: venv
+	$(BIN)/ansible-lint --profile production
+	$(BIN)/antsibull-changelog lint
+
+# pytest exits 5 when it collects nothing; that stays a failure here. importlib import
+# mode: test files in different directories may share a basename (ansible-test allows it).
+pytest: sanity-tree
+	cd $(COLL_DIR) && PYTHONPATH=$(CURDIR)/build $(BIN)/python -m pytest -q -p no:cacheprovider --import-mode=importlib tests/unit tests/lab
+
+molecule: venv
+	for s in $(MOLECULE_SCENARIOS); do \
+	  echo "=== molecule test -s $$s"; \
+	  $(BIN)/molecule test -s $$s || exit 1; \
+	done
+
+bench: venv
+	@shopt -s nullglob; b=(tests/bench/*.py); \
+	if [ $${#b[@]} -eq 0 ]; then echo "bench: no tests/bench/*.py"; exit 0; fi; \
+	for f in "$${b[@]}"; do echo "=== $$f"; PYTHONPATH=$(CURDIR)/build/collections $(BIN)/python "$$f"; done
+
+lab: setup-host venv image lab-up
+	@test -f playbooks/site.yml || { echo "lab: containers are up ($(LAB_INVENTORY)); playbooks/site.yml does not exist yet, stopping here." >&2; exit 1; }
+	$(BIN)/ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml
+	$(LAB) check $(LAB_SCENARIO)
+	@if [ -f playbooks/status.yml ]; then $(BIN)/ansible-playbook -i $(LAB_INVENTORY) playbooks/status.yml; fi
+
+lab-up: venv
+	$(LAB) up $(LAB_SCENARIO)
+
+lab-down: venv
+	$(LAB) down $(LAB_SCENARIO)
+
+clean:
+	rm -rf build

@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025 smite.wgmesh contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backhaul link files: one TOML and one systemd drop-in per planned link.
+
+Pure functions over the plan's link entries (docs/plan-format.md). Key names follow
+Backhaul v0.7.x (internal/config/config.go); `skip_optz = true` stops Backhaul from
+rewriting host sysctls and `web_port = 0` keeps its unauthenticated status page off.
+"""
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import re
+
+# First line of every file we write; it is how pruning recognises our files, so a
+# mesh name that prefixes another ("office" / "office.x") can never be confused.
+MARKER = "# Managed by smite.wgmesh (backhaul link), do not edit. mesh="
+DEFAULT_TOKEN = "musix"
+MIN_TOKEN_LENGTH = 16
+MASK = "********"
+
+# Used as a file name and as a systemd instance name (%i), where only these
+# characters need no escaping.
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,200}$")
+# Printable ASCII without quote or backslash: written verbatim in a TOML string.
+_TOKEN_RE = re.compile(r'^[\x21\x23-\x5b\x5d-\x7e]+$')
+_REMOTE_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
+_TOKEN_LINE_RE = re.compile(r'^(token\s*=\s*)".*"$', re.MULTILINE)
+LOG_LEVELS = ("panic", "fatal", "error", "warn", "info", "debug", "trace")
+
+
+class BackhaulError(ValueError):
+    """A link entry that cannot be turned into a safe Backhaul config."""
+
+
+def _port(link, key):
+    value = link.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise BackhaulError("link %s: %s must be a port number, got %r" % (link.get("instance"), key, value))
+    return value
+
+
+def validate_link(link):
+    """Raise BackhaulError unless link is a well-formed plan link entry."""
+    instance = link.get("instance")
+    if not isinstance(instance, str) or not _NAME_RE.match(instance):
+        raise BackhaulError("link instance %r: must match %s (file and systemd instance name)"
+                            % (instance, _NAME_RE.pattern))
+    mesh = link.get("mesh")
+    if not isinstance(mesh, str) or not _NAME_RE.match(mesh) or not instance.startswith(mesh + "."):
+        raise BackhaulError("link %s: mesh %r must be a plain name and prefix the instance" % (instance, mesh))
+    token = link.get("token")
+    if not isinstance(token, str) or not _TOKEN_RE.match(token):
+        raise BackhaulError("link %s: token must be printable ASCII without quotes or backslashes" % instance)
+    if token == DEFAULT_TOKEN or len(token) < MIN_TOKEN_LENGTH:
+        raise BackhaulError("link %s: token is Backhaul's default or shorter than %d characters"
+                            % (instance, MIN_TOKEN_LENGTH))
+    _port(link, "bind_port")
+    mode = link.get("mode")
+    if mode == "server":
+        _port(link, "listen_port")
+        _port(link, "target_port")
+    elif mode == "client":
+        match = _REMOTE_RE.match(link.get("remote") or "")
+        if not match or not 0 < int(match.group(2)) < 65536:
+            raise BackhaulError("link %s: remote must be 'address:port', got %r" % (instance, link.get("remote")))
+    else:
+        raise BackhaulError("link %s: mode must be server or client, got %r" % (instance, mode))
+
+
+def render_config(link, log_level="info"):
+    """The TOML text of one link. validate_link() first."""
+    if log_level not in LOG_LEVELS:
+        raise BackhaulError("log_level must be one of %s" % ", ".join(LOG_LEVELS))
+    lines = [MARKER + link["mesh"]]
+    if link["mode"] == "server":
+        lines += [
+            "[server]",
+            'bind_addr = "0.0.0.0:%d"' % link["bind_port"],
+            'transport = "udp"',
+            'token = "%s"' % link["token"],
+            # Upstream's udp sample values, written out so an upstream default change
+            # does not silently change the tunnel.
+            "heartbeat = 20",
+            "channel_size = 2048",
+            "sniffer = false",
+            "web_port = 0",
+            "skip_optz = true",
+            'log_level = "%s"' % log_level,
+            'ports = ["127.0.0.1:%d=127.0.0.1:%d"]' % (link["listen_port"], link["target_port"]),
+        ]
+    else:
+        lines += [
+            "[client]",
+            'remote_addr = "%s"' % link["remote"],
+            'transport = "udp"',
+            'token = "%s"' % link["token"],
+            "retry_interval = 1",
+            "sniffer = false",
+            "web_port = 0",
+            "skip_optz = true",
+            'log_level = "%s"' % log_level,
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_dropin(mesh):
+    """systemd drop-in: start after the mesh's WireGuard and restart with it.
+
+    A Backhaul client whose first delivery to WireGuard is refused stays half-open
+    for good (DESIGN.md section 3), so the instance must not start before wg-quick.
+    """
+    unit = "wg-quick@wg-%s.service" % mesh
+    return ("# Managed by smite.wgmesh, do not edit.\n"
+            "[Unit]\nAfter=%s\nWants=%s\nPartOf=%s\n" % (unit, unit, unit))
+
+
+def mask_token(text, mask=MASK):
+    """The same text with every token value replaced by a mask."""
+    return _TOKEN_LINE_RE.sub(r'\g<1>"%s"' % mask, text or "")
+
+
+def managed_mesh(text):
+    """The mesh named in a file's marker line, or None when we did not write it."""
+    first = (text or "").split("\n", 1)[0]
+    if first.startswith(MARKER) and len(first) > len(MARKER):
+        return first[len(MARKER):]
+    return None
+
+
+def plan_files(links, existing, meshes=(), prune_all=False, log_level="info"):
+    """Decide what to write and what to remove.
+
+    links: plan link entries for this host. existing: {instance: file text} of the
+    *.toml files now in the config directory. Files of unplanned instances are removed
+    when we wrote them and their mesh is in `meshes` or a planned link's mesh, or
+    when prune_all is set; anything else in the directory is left alone.
+    Returns {"configs": {instance: text}, "changed": [...], "removed": [...]}.
+    """
+    configs, scope = {}, set(meshes)
+    for link in links:
+        validate_link(link)
+        if link["instance"] in configs:
+            raise BackhaulError("link %s is planned twice" % link["instance"])
+        configs[link["instance"]] = render_config(link, log_level)
+        scope.add(link["mesh"])
+    changed = sorted(name for name, text in configs.items() if existing.get(name) != text)
+    removed = sorted(
+        name for name, text in existing.items()
+        if name not in configs and managed_mesh(text) is not None
+        and (prune_all or managed_mesh(text) in scope))
+    return {"configs": configs, "changed": changed, "removed": removed}
