@@ -28,7 +28,7 @@ LAB_INVENTORY = build/lab/$(shell sed -n 's/^name: *//p' $(LAB_SCENARIO))/invent
 MOLECULE_SCENARIOS ?= default hub_spoke backhaul
 
 .PHONY: help test setup-host venv image collection-link sanity-tree sanity units \
-        lint pytest molecule bench lab lab-up lab-down clean
+        lint pytest molecule bench bench-converge bench-dataplane lab lab-up lab-down build clean
 
 help:
 	@echo "make lab        build and start the seed lab, apply the mesh, run the seed checks"
@@ -100,10 +100,16 @@ molecule: venv
 	  $(BIN)/molecule test -s $$s || exit 1; \
 	done
 
+# Benchmarks measure; they are not tests (no pass/fail on time).
 bench: venv
-	@shopt -s nullglob; b=(tests/bench/*.py); \
-	if [ $${#b[@]} -eq 0 ]; then echo "bench: no tests/bench/*.py"; exit 0; fi; \
-	for f in "$${b[@]}"; do echo "=== $$f"; PYTHONPATH=$(CURDIR)/build/collections $(BIN)/python "$$f"; done
+	PYTHONPATH=$(CURDIR)/build/collections $(BIN)/python tests/bench/bench_planner.py
+
+bench-converge: setup-host venv image
+	$(BIN)/python tests/bench/bench_converge.py
+
+# Direct vs backhaul between two LAN hosts (the Backhaul test double, not real Backhaul).
+bench-dataplane: setup-host venv image
+	$(BIN)/python tests/bench/bench_dataplane.py
 
 lab: setup-host venv image lab-up
 	@test -f playbooks/site.yml || { echo "lab: containers are up ($(LAB_INVENTORY)); playbooks/site.yml does not exist yet, stopping here." >&2; exit 1; }
@@ -116,6 +122,10 @@ lab-up: venv
 
 lab-down: venv
 	$(LAB) down $(LAB_SCENARIO)
+
+# The collection tarball (galaxy.yml's build_ignore leaves tests and dev files out).
+build: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path build/dist .
 
 clean:
 	rm -rf build

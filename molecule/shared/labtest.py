@@ -225,16 +225,17 @@ def assert_run_ok(proc, hosts):
 
 
 class BackgroundPing(object):
-    """`ping -i 0.2` running inside a container while something else happens; stop() returns
-    (transmitted, received). The ping gives up by itself after `deadline` seconds."""
+    """`ping -i INTERVAL` (default 0.2 s) running inside a container while something else happens;
+    stop() returns (transmitted, received). The ping gives up by itself after `deadline` seconds."""
 
     LOG = "/run/wgmesh-bgping.log"
     PID = "/run/wgmesh-bgping.pid"
 
-    def __init__(self, container, address, deadline=900):
+    def __init__(self, container, address, deadline=900, interval=0.2):
         self.container = container
         self.address = address
         self.deadline = deadline
+        self.interval = interval
 
     def _sh(self, cmd):
         return subprocess.run(["podman", "exec", self.container, "sh", "-c", cmd], stdout=subprocess.PIPE,
@@ -243,7 +244,8 @@ class BackgroundPing(object):
     def start(self):
         proc = subprocess.run(
             ["podman", "exec", "-d", self.container, "sh", "-c",
-             "echo $$ > %s; exec ping -n -i 0.2 -w %d %s > %s 2>&1" % (self.PID, self.deadline, self.address, self.LOG)],
+             "echo $$ > %s; exec ping -n -i %s -w %d %s > %s 2>&1"
+             % (self.PID, self.interval, self.deadline, self.address, self.LOG)],
             check=True)
         # Replies flowing before the change: a loss afterwards is the change's doing.
         wait_for("replies of the background ping", lambda: "bytes from" in self._sh("cat %s" % self.LOG).stdout,

@@ -89,7 +89,7 @@ def test_every_peer_has_a_recent_handshake(lab, nodes):
             for peer in planned_peers(mesh, name):
                 wait_ping(nodes[name], overlay_address(mesh, peer))
             out = nodes[name].check_output("wg show %s latest-handshakes", _iface(mesh))
-            now = int(nodes[name].check_output("date +%%s"))
+            now = int(nodes[name].check_output("date +%s"))
             stamps = [int(line.split()[1]) for line in out.splitlines()]
             assert len(stamps) == len(planned_peers(mesh, name)), (name, out)
             # 0 means never; WireGuard re-handshakes every 2 minutes while traffic flows.

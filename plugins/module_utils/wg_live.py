@@ -197,14 +197,16 @@ def split_endpoint(endpoint):
     return host, int(port)
 
 
-def endpoint_matches(wanted, live, resolve=None):
+def endpoint_matches(wanted, live, resolve=None, loopback_only=False):
     """Whether the live endpoint is the one the config asks for.
 
-    `wanted` None means "learn it from the peer": anything live matches. A host name
-    is compared through `resolve(host)` -> iterable of address strings.
+    `wanted` None means "learn it from the peer": anything live matches, except that with
+    `loopback_only` (a peer reached through a local tunnel such as Backhaul) an endpoint
+    off the loopback is stale, e.g. left over from transport direct. A host name is
+    compared through `resolve(host)` -> iterable of address strings.
     """
     if wanted is None:
-        return True
+        return not loopback_only or live is None or ipaddress.ip_address(split_endpoint(live)[0]).is_loopback
     if live is None:
         return False
     want_host, want_port = split_endpoint(wanted)
@@ -219,26 +221,27 @@ def endpoint_matches(wanted, live, resolve=None):
         return any(ipaddress.ip_address(c) == live_ip for c in candidates)
 
 
-def peer_differences(wanted, live, resolve=None):
+def peer_differences(wanted, live, resolve=None, loopback_only=False):
     """Field names in which one live peer differs from the configured one."""
     fields = []
     if set(wanted['allowed_ips']) != set(live['allowed_ips']):
         fields.append('allowed_ips')
-    if not endpoint_matches(wanted['endpoint'], live['endpoint'], resolve):
+    if not endpoint_matches(wanted['endpoint'], live['endpoint'], resolve, loopback_only):
         fields.append('endpoint')
     if wanted['persistent_keepalive'] != live['persistent_keepalive']:
         fields.append('persistent_keepalive')
     return fields
 
 
-def wg_changes(desired, live, public_key, resolve=None):
+def wg_changes(desired, live, public_key, resolve=None, loopback_only=False):
     """What `wg syncconf` would change.
 
     `public_key` is the one derived from the key file (None: not compared). Preshared
     keys are not compared (`wg show dump` parsing drops them; the mesh uses none).
     Returns a dict: private_key (bool: the live key is not the key file's),
     listen_port ((old, new) or None), fwmark,
-    peers_added / peers_removed (public keys), peers_updated ({public key: [fields]}).
+    peers_added / peers_removed (public keys), peers_updated ({public key: [fields]}),
+    peers_reset (public keys whose stale endpoint only removing the peer can clear).
     """
     wanted_peers = dict((p['public_key'], p) for p in desired['peers'])
     changes = {
@@ -248,6 +251,7 @@ def wg_changes(desired, live, public_key, resolve=None):
         'peers_added': sorted(set(wanted_peers) - set(live['peers'])),
         'peers_removed': sorted(set(live['peers']) - set(wanted_peers)),
         'peers_updated': {},
+        'peers_reset': [],
     }
     if desired['listen_port'] is not None and desired['listen_port'] != live['listen_port']:
         changes['listen_port'] = (live['listen_port'], desired['listen_port'])
@@ -255,9 +259,11 @@ def wg_changes(desired, live, public_key, resolve=None):
     if wanted_fwmark != live['fwmark']:
         changes['fwmark'] = (live['fwmark'], wanted_fwmark)
     for key in sorted(set(wanted_peers) & set(live['peers'])):
-        fields = peer_differences(wanted_peers[key], live['peers'][key], resolve)
+        fields = peer_differences(wanted_peers[key], live['peers'][key], resolve, loopback_only)
         if fields:
             changes['peers_updated'][key] = fields
+            if 'endpoint' in fields and wanted_peers[key]['endpoint'] is None:
+                changes['peers_reset'].append(key)
     return changes
 
 
@@ -328,7 +334,8 @@ def render_state(addresses, mtu, routes, listen_port, peers, key_note):
     return '\n'.join(out) + '\n'
 
 
-def compare(desired, live_wg, live_addresses, live_mtu, live_routes, public_key, resolve=None):
+def compare(desired, live_wg, live_addresses, live_mtu, live_routes, public_key, resolve=None,
+            loopback_only=False):
     """Everything that differs between a parsed config and the live interface.
 
     `live_wg` comes from live_wg_state; `public_key` is the key file's public key.
@@ -336,7 +343,7 @@ def compare(desired, live_wg, live_addresses, live_mtu, live_routes, public_key,
     addresses_removed, mtu ((old, new) or None), routes_added, routes_removed;
     diff is {'before': text, 'after': text} with no secrets.
     """
-    changes = wg_changes(desired, live_wg, public_key, resolve)
+    changes = wg_changes(desired, live_wg, public_key, resolve, loopback_only)
     changes['addresses_added'], changes['addresses_removed'] = list_changes(
         desired['addresses'], live_addresses)
     changes['mtu'] = None
@@ -349,7 +356,7 @@ def compare(desired, live_wg, live_addresses, live_mtu, live_routes, public_key,
     for key, peer in live_wg['peers'].items():
         shown = dict(peer)
         # A learned endpoint of a peer configured without one is not a difference.
-        if wanted_endpoints.get(key) is None:
+        if wanted_endpoints.get(key) is None and key not in changes['peers_reset']:
             shown['endpoint'] = None
         live_peers.append(shown)
     diff = {

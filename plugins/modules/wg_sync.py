@@ -43,6 +43,17 @@ options:
       - Defaults to the path in a C(PostUp = wg set %i private-key FILE) line of the config.
         When the config carries a C(PrivateKey) line instead, that key is used and not compared.
     type: path
+  learned_endpoints:
+    description:
+      - Which live endpoints of a peer configured without C(Endpoint) are kept.
+      - V(any) keeps whatever WireGuard learned (a peer behind NAT roams).
+      - V(loopback) keeps only endpoints on the loopback, as for peers reached through a
+        local Backhaul tunnel; any other is stale (for example left over from transport
+        C(direct)) and is cleared by removing and re-adding the peer, since C(wg syncconf)
+        never clears an endpoint.
+    type: str
+    choices: [any, loopback]
+    default: any
 attributes:
   platform:
     platforms: posix
@@ -206,6 +217,9 @@ class Syncer(object):
         return live_wg_state(parse_dump(dump)), parse_ip_addr_json(addr), parse_ip_link_mtu(link), self.live_routes()
 
     def apply(self, config, changes, private_key):
+        # `wg syncconf` never clears an endpoint: drop those peers, syncconf adds them back.
+        for key in changes['peers_reset']:
+            self.run([self.wg, 'set', self.iface, 'peer', key, 'remove'])
         if wg_needs_sync(changes):
             wg_quick = self.module.get_bin_path('wg-quick', required=True)
             _rc, stripped = self.run([wg_quick, 'strip', config])
@@ -241,6 +255,7 @@ def main():
             interface=dict(type='str', required=True),
             config=dict(type='path'),
             private_key_file=dict(type='path', no_log=False),
+            learned_endpoints=dict(type='str', choices=['any', 'loopback'], default='any'),
         ),
         supports_check_mode=True,
     )
@@ -284,7 +299,7 @@ def main():
     except ValueError as exc:
         module.fail_json(msg='cannot read live state of %s: %s' % (iface, to_native(exc)), **result)
     changes, diff = compare(desired, live_wg, live_addresses, live_mtu, live_routes,
-                            public_key, _resolve)
+                            public_key, _resolve, module.params['learned_endpoints'] == 'loopback')
 
     if has_changes(changes) and not module.check_mode:
         syncer.apply(config, changes, private_key)

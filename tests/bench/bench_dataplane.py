@@ -136,7 +136,7 @@ def df_pings(src, dst, mtu):
               check=False)
     refused = over.returncode != 0 and "mtu = %d" % mtu in over.stdout.replace("mtu=", "mtu = ")
     return {"df_payload": mtu - 28, "df_fits_passes": fits.returncode == 0, "df_plus_one_refused": refused,
-            "df_plus_one_output": over.stdout.strip().splitlines()[-3:]}
+            "df_plus_one_output": [line for line in over.stdout.splitlines() if "mtu" in line.lower()][:2]}
 
 
 def throughput(src, dst, seconds):

@@ -191,6 +191,10 @@ def test_endpoint_matches():
     assert endpoint_matches('vpn.example.org:5', '1.2.3.4:5', lambda host: ['9.9.9.9', '1.2.3.4'])
     assert not endpoint_matches('vpn.example.org:5', '1.2.3.4:5', lambda host: ['9.9.9.9'])
     assert not endpoint_matches('vpn.example.org:5', '1.2.3.4:5')
+    # behind a local tunnel, only a learned loopback endpoint is current
+    assert endpoint_matches(None, '127.0.0.1:40000', loopback_only=True)
+    assert endpoint_matches(None, None, loopback_only=True)
+    assert not endpoint_matches(None, '203.0.113.1:51820', loopback_only=True)
 
 
 # --- diffs ----------------------------------------------------------------------------
@@ -211,6 +215,20 @@ def test_learned_endpoint_is_not_a_difference_but_a_wrong_configured_one_is():
     ])
     changes = wg_changes(desired, live(dump), PUB)
     assert changes['peers_updated'] == {PEER_A: ['endpoint']}
+    assert changes['peers_reset'] == []
+
+
+def test_stale_direct_endpoint_behind_a_tunnel_resets_the_peer():
+    """Switching a mesh from direct to backhaul: the peer's old public endpoint must go."""
+    desired = parse_config(CONFIG)
+    dump = dump_text([
+        (PEER_A, '127.0.0.1:9999', '10.250.0.2/32,192.168.20.0/24', 25),
+        (PEER_B, '203.0.113.1:51820', '10.250.0.3/32,192.168.30.0/24', 25),
+    ])
+    changes = wg_changes(desired, live(dump), PUB, loopback_only=True)
+    assert changes['peers_reset'] == [PEER_B]
+    assert changes['peers_updated'][PEER_B] == ['endpoint']
+    assert wg_changes(desired, live(dump), PUB)['peers_reset'] == []
 
 
 def test_peer_added_removed_and_updated():

@@ -43,6 +43,7 @@ class FakeHost(object):
         self.peers = peers            # [(public key, 'ip,ip')]
         self.routes = routes          # ['192.168.20.0/24']
         self.changes = []             # (argv, stdin) of mutating commands
+        self.endpoints = {}           # public key -> live endpoint
 
     def run_command(self, args, data=None, check_rc=False, **kwargs):
         cmd = ' '.join(args[1:])
@@ -51,7 +52,8 @@ class FakeHost(object):
             return 0, PUB + '\n', ''
         if cmd == 'show %s dump' % IFACE:
             lines = ['%s\t%s\t51871\toff' % (PRIV, PUB)]
-            lines += ['%s\t(none)\t(none)\t%s\t0\t0\t0\t25' % peer for peer in self.peers]
+            lines += ['%s\t(none)\t%s\t%s\t0\t0\t0\t25' % (key, self.endpoints.get(key, '(none)'), ips)
+                      for key, ips in self.peers]
             return 0, '\n'.join(lines) + '\n', ''
         if cmd == '-j address show dev %s' % IFACE:
             return 0, json.dumps([{'addr_info': [
@@ -117,6 +119,22 @@ def test_peer_and_route_added_live_with_the_key_only_on_stdin(host, run_module):
     assert (['route', 'replace', '192.168.30.0/24', 'dev', IFACE], None) in host.changes
     assert PRIV not in out
     assert 'peer: %s' % PEER_B in result['diff']['after']
+
+
+@pytest.mark.parametrize('learned, endpoint, reset', [
+    ('loopback', '203.0.113.2:51871', True),   # left over from transport direct: cleared
+    ('loopback', '127.0.0.1:40001', False),    # learned through the local tunnel: kept
+    ('any', '203.0.113.2:51871', False),       # a roaming peer behind NAT: kept
+])
+def test_stale_learned_endpoint_is_cleared_by_re_adding_the_peer(host, run_module, learned, endpoint, reset):
+    host.endpoints[PEER_A] = endpoint
+    config = host.write_config([(PEER_A, '10.250.0.2/32, 192.168.20.0/24')])
+    result, _out = run_module(wg_sync.main, {'interface': IFACE, 'config': config, 'learned_endpoints': learned})
+    assert result['changed'] is reset
+    commands = [argv[:4] for argv, _data in host.changes]
+    assert (['set', IFACE, 'peer', PEER_A] in commands) is reset
+    if reset:  # removed first, then added back by syncconf
+        assert commands.index(['set', IFACE, 'peer', PEER_A]) < [c[0] for c in commands].index('syncconf')
 
 
 def test_unplanned_route_removed_without_syncconf(host, run_module):
