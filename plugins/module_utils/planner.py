@@ -357,7 +357,12 @@ def _check_across_meshes(meshes, errors):
                 owned.extend((net, (mesh['name'], node)) for node, nets in mesh['lans'].items() for net in nets)
             for (net_a, (mesh_x, node_x)), (net_b, (mesh_y, node_y)) in find_overlaps(owned):
                 if node_x is not None and node_x == node_y and net_a == net_b:
-                    continue  # the same LAN of the same node, listed in both meshes
+                    others = sorted(shared - {node_x})
+                    if others:  # a node cannot route one LAN through two interfaces
+                        errors.append("%s: LAN %s of '%s' is also in mesh '%s'; node(s) %s would route "
+                                      "it through both meshes" % (_where(mesh_y, node_y, 'lan_subnets'),
+                                                                  net_b, node_y, mesh_x, ', '.join(others)))
+                    continue  # else: one node's LAN in two meshes that meet only at that node
                 errors.append("%s: %s overlaps %s of mesh '%s' (the meshes share node(s) %s)" % (
                     _where(mesh_y, node_y, 'overlay_subnet' if node_y is None else 'lan_subnets'),
                     _describe(net_b, node_y), _describe(net_a, node_x), mesh_x, ', '.join(sorted(shared))))

@@ -34,6 +34,7 @@ REPO = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 IMAGE = os.environ.get("WGMESH_IMAGE", "localhost/wgmesh-node:bookworm")
 CACHE = os.environ.get("WGMESH_LAB_CACHE", "/var/cache/wgmesh-lab")
 LABEL = "org.smite.wgmesh.lab"
+SSH_KEY = os.path.join(CACHE, "ssh", "id_ed25519")
 # Addresses that must never be routed by the host between lab bridges:
 # LANs and overlays only cross the lab through the mesh.
 ISOLATED_NETS = ("192.168.0.0/16", "10.250.0.0/16", "10.251.0.0/16")
@@ -152,9 +153,9 @@ def wait_for(what, predicate, timeout=60):
         time.sleep(0.5)
 
 
-def lab_ssh_key():
+def ensure_ssh_key():
     """The lab's SSH key pair (made once, kept in the cache): Ansible's way into the nodes."""
-    key = os.path.join(CACHE, "ssh", "id_ed25519")
+    key = SSH_KEY
     if not os.path.exists(key):
         os.makedirs(os.path.dirname(key), mode=0o700, exist_ok=True)
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "wgmesh-lab", "-f", key],
@@ -246,22 +247,16 @@ def isolate(lab, on):
 def inventory(lab):
     hosts = {}
     for node in lab["nodes"]:
-        if os.environ.get("WGMESH_LAB_CONNECTION", "podman") == "ssh":
-            hv = {
-                "ansible_host": node["wan_ip"],
-                "ansible_user": "root",
-                "ansible_ssh_private_key_file": lab_ssh_key(),
-                "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
-            }
-        else:
-            hv = {
-                "ansible_connection": "containers.podman.podman",
-                "ansible_host": node["container"],
-            }
-        hv.update({
+        # Over SSH with pipelining, as Ansible reaches real VPS (podman exec costs several
+        # round trips per task).
+        hv = {
+            "ansible_host": node["wan_ip"],
+            "ansible_user": "root",
+            "ansible_ssh_private_key_file": SSH_KEY,
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
             "ansible_python_interpreter": "/usr/bin/python3",
             "wgmesh_public_address": node["wan_ip"],
-        })
+        }
         if node["nat"]:
             hv["wgmesh_nat"] = True
         hosts[node["name"]] = hv
@@ -315,7 +310,7 @@ def up(lab):
              "--sysctl", "net.ipv4.conf.all.send_redirects=0",
              "--sysctl", "net.ipv4.conf.default.send_redirects=0",
              "-v", "%s:/var/cache/apt/archives" % apt_cache,
-             "-v", "%s.pub:/root/.ssh/authorized_keys:ro" % lab_ssh_key()])
+             "-v", "%s.pub:/root/.ssh/authorized_keys:ro" % ensure_ssh_key()])
         host = node["lanhost"]
         if host:
             run_container(lab, host["container"], host["name"],

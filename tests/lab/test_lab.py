@@ -30,15 +30,14 @@ def test_seed_addresses_follow_the_design():
         "node-ir": "192.168.10.0/24", "node-tr": "192.168.20.0/24", "node-uae": "192.168.30.0/24"}
 
 
-def test_inventory_connects_through_podman_and_carries_the_mesh():
+def test_inventory_connects_over_ssh_and_carries_the_mesh():
     inv = lab.inventory(lab.load_scenario(SEED))
     hosts = inv["all"]["children"]["wgmesh_nodes"]["hosts"]
-    assert hosts["node-tr"] == {
-        "ansible_connection": "containers.podman.podman",
-        "ansible_host": "wgmesh-seed-node-tr",
-        "ansible_python_interpreter": "/usr/bin/python3",
-        "wgmesh_public_address": "172.31.250.12",
-    }
+    node = hosts["node-tr"]
+    assert (node["ansible_host"], node["ansible_user"], node["ansible_ssh_private_key_file"]) == (
+        "172.31.250.12", "root", lab.SSH_KEY)
+    assert (node["ansible_python_interpreter"], node["wgmesh_public_address"]) == ("/usr/bin/python3", "172.31.250.12")
+    assert "ansible_connection" not in node  # ssh, Ansible's default
     assert [m["name"] for m in inv["all"]["vars"]["wgmesh_meshes"]] == ["office"]
     assert len(inv["all"]["vars"]["wgmesh_secret"]) >= 32
 

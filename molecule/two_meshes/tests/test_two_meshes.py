@@ -287,7 +287,7 @@ def test_status_fails_and_names_exactly_the_links_of_the_stopped_node(lab, statu
     assert down_rows == broken
 
 
-def test_status_passes_again_once_the_node_is_back(lab, status_node_stopped):
+def test_status_passes_again_once_the_node_is_back(status_node_stopped):
     again = status_node_stopped["again"]
     assert again["report"]["down"] == []
     assert all(link["up"] for link in _json_links(again["report"]).values())
@@ -327,7 +327,7 @@ def test_rotation_run_succeeds(nodes, rotated):
     assert_run_ok(rotated["proc"], list(nodes))
 
 
-def test_rotation_changed_every_office_key_and_no_backup_key(lab, nodes, rotated):
+def test_rotation_changed_every_office_key_and_no_backup_key(nodes, rotated):
     for name, old in rotated["before"][OFFICE].items():
         new = public_key(nodes[name], OFFICE)
         assert new != old, name
@@ -352,7 +352,7 @@ def test_every_office_link_handshakes_with_the_new_keys(lab, nodes, rotated):
 
 
 def test_office_ping_during_the_rotation_lost_at_most_the_goal(rotated):
-    sent, got = rotated["office_ping"]
+    sent = rotated["office_ping"][0]
     assert sent >= 50, "the rotation was too short to tell (%d packets)" % sent
     assert rotated["office_loss_seconds"] <= ROTATION_LOSS_GOAL, rotated["office_ping"]
 
@@ -404,7 +404,9 @@ def test_office_still_works_after_removing_backup(lab, nodes, lanhosts, removed,
     for src, dst in itertools.permutations(office["nodes"], 2):
         assert ping(nodes[src], overlay_address(office, dst)).rc == 0, (src, dst)
     uae_lanhost = lanhosts[node_by_name(lab, ONLY_OFFICE)["lanhost"]["name"]][0]
-    assert ping(uae_lanhost, overlay_address(office, "node-ir")).rc == 0
+    # node-uae's restart (status phase) gave its LAN interface a new MAC: the LAN host's first
+    # packets may still go to the old one until its neighbour entry is probed again (~5 s).
+    wait_ping(uae_lanhost, overlay_address(office, "node-ir"), timeout=15)
 
 
 def test_second_remove_run_changes_nothing(nodes, removed):
@@ -412,7 +414,7 @@ def test_second_remove_run_changes_nothing(nodes, removed):
     assert all(stats[n]["changed"] == 0 for n in nodes), stats
 
 
-def test_remove_without_a_mesh_fails(nodes, removed):
+def test_remove_without_a_mesh_fails(removed):
     proc = run_playbook("remove.yml")
     assert proc.returncode != 0, proc.stdout[-4000:]
     assert "Set the mesh to remove" in proc.stdout, proc.stdout[-4000:]

@@ -160,7 +160,7 @@ def test_host_plan_adds_tokens_only_with_secret():
 
 def test_two_meshes_on_shared_nodes_get_distinct_ports():
     other = mesh(name='lab', overlay_subnet='10.251.0.0/24', nodes=['node-ir', 'node-tr'],
-                 lan_subnets={'node-ir': '192.168.10.0/24', 'node-tr': '192.168.20.0/24'})
+                 lan_subnets={'node-ir': '192.168.11.0/24', 'node-tr': '192.168.21.0/24'})
     result = plan(mesh(), other)
     assert result['hosts']['node-ir'] == ['lab', 'office']
     for node in ('node-ir', 'node-tr'):
@@ -175,6 +175,14 @@ def test_two_meshes_on_shared_nodes_get_distinct_ports():
         assert len(ports) == len(set(ports))
         assert all(not 32768 <= p <= 60999 for p in ports if p not in (default_listen_port('office'),
                                                                        default_listen_port('lab')))
+
+
+def test_one_lan_in_two_meshes_meeting_only_at_its_node():
+    other = mesh(name='lab', nodes=['node-ir', 'node-x'], overlay_subnet='10.251.0.0/24',
+                 lan_subnets={'node-ir': '192.168.10.0/24', 'node-x': '192.168.40.0/24'})
+    result = plan(mesh(), other)
+    assert result['meshes']['lab']['nodes']['node-x']['routes'] == ['192.168.10.0/24']
+    assert result['meshes']['office']['nodes']['node-tr']['routes'] == ['192.168.10.0/24', '192.168.30.0/24']
 
 
 def test_port_collisions_are_probed_not_fatal():
@@ -246,6 +254,9 @@ INVALID = [
     ([mesh(), mesh(name='lab', nodes=['node-ir', 'node-x'], overlay_subnet='10.251.0.0/24',
                    lan_subnets={'node-x': '192.168.20.0/24'})], None, SECRET,
      ["mesh 'lab'", "node 'node-x'", "field 'lan_subnets'", "of mesh 'office'", 'share node(s) node-ir']),
+    ([mesh(), mesh(name='lab', nodes=['node-ir', 'node-tr'], overlay_subnet='10.251.0.0/24',
+                   lan_subnets={'node-ir': '192.168.10.0/24'})], None, SECRET,
+     ["mesh 'lab', node 'node-ir', field 'lan_subnets'", "also in mesh 'office'", 'node(s) node-tr would route']),
     ([mesh(mtu=9000)], None, SECRET, ["field 'mtu'", '1280-1420']),
     ([mesh(mtu=1000)], None, SECRET, ["field 'mtu'"]),
     ([mesh(mtu='big')], None, SECRET, ["field 'mtu'", 'whole number']),
