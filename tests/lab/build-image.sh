@@ -3,7 +3,6 @@
 # Cached: skipped when the image carries the hash of its inputs; the rootfs tarball is kept
 # under $WGMESH_LAB_CACHE so a rebuild after `podman rmi` is a quick import.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
 image="${WGMESH_IMAGE:-localhost/wgmesh-node:bookworm}"
 cache="${WGMESH_LAB_CACHE:-/var/cache/wgmesh-lab}"
 suite=bookworm

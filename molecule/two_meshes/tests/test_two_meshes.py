@@ -74,7 +74,7 @@ def _allowed_ips(host, iface):
     out = host.check_output("wg show %s allowed-ips", iface)
     result = {}
     for line in out.splitlines():
-        key, _, nets = line.partition("\t")
+        key, _tab, nets = line.partition("\t")
         result[key] = sorted(n for n in nets.split() if n != "(none)")
     return result
 
@@ -283,7 +283,7 @@ def test_status_fails_and_names_exactly_the_links_of_the_stopped_node(lab, statu
     for mesh, pair in broken:
         assert re.search(r"%s: %s <-> %s" % ((mesh,) + tuple(sorted(pair))), proc.stdout) or re.search(
             r"%s: %s <-> %s" % ((mesh,) + tuple(sorted(pair, reverse=True))), proc.stdout), (mesh, pair)
-    down_rows = {(m, pair) for m, pair, _, state in _markdown_rows(down["markdown"]) if state == "DOWN"}
+    down_rows = {(m, pair) for m, pair, _direction, state in _markdown_rows(down["markdown"]) if state == "DOWN"}
     assert down_rows == broken
 
 
