@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Changing a live mesh, in order: node-x joins (site.yml with the mesh overridden by -e),
-node-x leaves (site.yml with the inventory's mesh again), then a node's container restarts.
+node-x leaves (site.yml with the inventory's mesh again), a node's container restarts, then
+the mesh switches from transport direct to backhaul.
 
 The tests of one phase use the module-scoped fixture of that phase; pytest runs them in file
 order, so the phases happen in order too. Converge (molecule) made the three-node mesh.
@@ -157,3 +158,31 @@ def test_restarted_node_brings_its_mesh_back_without_ansible(lab, nodes, lanhost
             for own in mine:
                 wait_ping(lanhosts[own][0], ip, timeout=30)
                 assert ping(other, lanhosts[own][1]).rc == 0, (name, own)
+
+
+@pytest.fixture(scope="module")
+def switched(lab, base, restarted, tmp_path_factory):
+    """The live mesh moves from transport direct to backhaul: WireGuard must leave the direct
+    path (a learned endpoint is kept by `wg syncconf`, so the role has to clear it)."""
+    mesh = dict(_mesh(lab, base["nodes"]), transport="backhaul")
+    tmp = tmp_path_factory.mktemp("switch")
+    first = run_playbook("site.yml", extra_vars={"wgmesh_meshes": [mesh]}, tmp_path=tmp)
+    second = run_playbook("site.yml", extra_vars={"wgmesh_meshes": [mesh]}, tmp_path=tmp)
+    return {"mesh": mesh, "first": first, "second": second}
+
+
+def test_switch_to_backhaul_moves_every_peer_onto_the_tunnels(nodes, base, switched):
+    assert_run_ok(switched["first"], base["nodes"])
+    for src, dst in itertools.permutations(base["nodes"], 2):
+        wait_ping(nodes[src], overlay_address(base, dst), timeout=60)
+    for name in base["nodes"]:
+        out = nodes[name].check_output("wg show %s endpoints", IFACE)
+        endpoints = [line.split("\t")[1] for line in out.splitlines()]
+        assert len(endpoints) == len(base["nodes"]) - 1, out
+        # every peer is reached through a local Backhaul listener or learned from one
+        assert all(e == "(none)" or e.startswith("127.0.0.1:") for e in endpoints), (name, out)
+
+
+def test_switch_to_backhaul_is_idempotent(base, switched):
+    stats = assert_run_ok(switched["second"], base["nodes"])
+    assert all(stats[name]["changed"] == 0 for name in base["nodes"]), stats
