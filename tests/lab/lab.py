@@ -263,7 +263,7 @@ def inventory(lab):
     group_vars = {
         "wgmesh_meshes": lab["meshes"],
         "wgmesh_secret": LAB_SECRET,
-        "backhaul_binary_src": os.path.join(REPO, "tests", "backhaul_double", "backhaul"),
+        "backhaul_binary_src": os.path.join(REPO, "tests", "backhaul_double", "backhaul-double"),
     }
     group_vars.update(lab["vars"])
     return {"all": {"children": {"wgmesh_nodes": {"hosts": hosts}}, "vars": group_vars}}

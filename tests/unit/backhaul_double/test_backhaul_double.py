@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2025 smite.wgmesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Backhaul test double (tests/backhaul_double/backhaul) against DESIGN.md section 3.
+"""The Backhaul test double (tests/backhaul_double/backhaul-double) against DESIGN.md section 3.
 
 Everything runs on loopback with free ports; every wait is on a condition with a timeout.
 """
@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-DOUBLE = os.path.join(os.path.dirname(__file__), "..", "..", "backhaul_double", "backhaul")
+DOUBLE = os.path.join(os.path.dirname(__file__), "..", "..", "backhaul_double", "backhaul-double")
 TOKEN = "0123456789abcdef0123456789abcdef"
 
 if sys.version_info < (3, 11):
