@@ -139,7 +139,10 @@ def run_container(lab, name, hostname, networks, extra, command=()):
     args = ["run", "-d", "--name", name, "--hostname", hostname,
             "--label", "%s=%s" % (LABEL, lab["name"]), "--cap-add", "NET_ADMIN"]
     for net, ip, ifname in networks:
-        args += ["--network", "%s:ip=%s,interface_name=%s" % (net, ip, ifname)]
+        # A fixed MAC (from the address): after `podman restart` the LAN hosts' ARP caches
+        # still point at the node, instead of going stale for ~20 s.
+        mac = "02:57:" + ":".join("%02x" % int(octet) for octet in ip.split("."))
+        args += ["--network", "%s:ip=%s,mac=%s,interface_name=%s" % (net, ip, mac, ifname)]
     podman(*(args + list(extra) + [IMAGE] + list(command)))
 
 
@@ -359,11 +362,18 @@ def check(lab):
         members = [n for n in lab["nodes"] if n["name"] in mesh["nodes"]]
         for node in members:
             ok &= sh(node["container"], "ip -br link show %s | grep -qw UP && ip -br addr show %s" % (iface, iface))
-        second = str(ipaddress.ip_network(mesh["overlay_subnet"]).network_address + 2)
-        ok &= sh(members[0]["container"], "ping -c1 -W3 %s" % second)
+        # The seed's step 4 (ping 10.250.0.2 from the first node), then every other pair:
+        # a fresh link answers once its first handshake is through, so wait for one reply
+        # (15 s at most). Overlay addresses are by position in the mesh's nodes.
+        base = ipaddress.ip_network(mesh["overlay_subnet"]).network_address
+        address = {name: str(base + 1 + i) for i, name in enumerate(mesh["nodes"])}
+        for node in members:
+            for other in members:
+                if other is not node:
+                    ok &= sh(node["container"], "ping -c1 -w15 %s" % address[other["name"]])
         lanhosts = [n for n in members if n["lanhost"]]
         if len(lanhosts) >= 2:
-            ok &= sh(lanhosts[0]["lanhost"]["container"], "ping -c1 -W3 %s" % lanhosts[1]["lanhost"]["ip"])
+            ok &= sh(lanhosts[0]["lanhost"]["container"], "ping -c1 -w15 %s" % lanhosts[1]["lanhost"]["ip"])
         for node in members:
             ok &= sh(node["container"], "wg show %s latest-handshakes | awk '$2 == 0 {bad=1} END {exit bad}'"
                      " && wg show %s latest-handshakes" % (iface, iface))
