@@ -45,25 +45,26 @@ def mesh_plan(meshes, hostvars, secret=None):
         raise AnsibleFilterError('invalid wgmesh_meshes:\n- ' + '\n- '.join(exc.errors))
 
 
-def _require_plan(plan, name):
+def require_plan(plan, name):
+    """Fail unless `plan` looks like a mesh_plan result (also used by the rotation filters)."""
     if not isinstance(plan, Mapping) or not isinstance(plan.get('meshes'), Mapping):
         raise AnsibleFilterError('%s: the input must be a plan made by smite.wgmesh.mesh_plan' % name)
 
 
 def mesh_host_plan(plan, host, secret=None):
-    _require_plan(plan, 'mesh_host_plan')
+    require_plan(plan, 'mesh_host_plan')
     if secret is not None and not isinstance(secret, str):
         raise AnsibleFilterError('mesh_host_plan: the secret must be a string (wgmesh_secret)')
     return host_plan(plan, host, secret)
 
 
 def mesh_plan_summary(plan):
-    _require_plan(plan, 'mesh_plan_summary')
+    require_plan(plan, 'mesh_plan_summary')
     return plan_summary(plan)
 
 
 def mesh_status_report(plan, hostvars, mesh=None):
-    _require_plan(plan, 'mesh_status_report')
+    require_plan(plan, 'mesh_status_report')
     if not isinstance(hostvars, Mapping):
         raise AnsibleFilterError('mesh_status_report: the second argument must be hostvars')
     if mesh is not None and mesh not in plan['meshes']:

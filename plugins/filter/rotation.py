@@ -9,14 +9,10 @@ __metaclass__ = type
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.smite.wgmesh.plugins.filter.mesh import require_plan
 from ansible_collections.smite.wgmesh.plugins.module_utils.rotation import (
     RotationError, link_problems, live_peer_keys, rotation_report, rotation_request,
 )
-
-
-def _require_plan(plan, name):
-    if not isinstance(plan, Mapping) or not isinstance(plan.get('meshes'), Mapping):
-        raise AnsibleFilterError('%s: the input must be a plan made by smite.wgmesh.mesh_plan' % name)
 
 
 def _hostvar(hostvars, host, name):
@@ -27,7 +23,7 @@ def _hostvar(hostvars, host, name):
 
 
 def mesh_rotation_request(plan, mesh=None, nodes=None):
-    _require_plan(plan, 'mesh_rotation_request')
+    require_plan(plan, 'mesh_rotation_request')
     try:
         return rotation_request(plan, mesh, nodes)
     except RotationError as exc:
@@ -43,7 +39,7 @@ def mesh_rotation_problems(status, node, expected_keys):
 def mesh_live_peer_keys(plan, hostvars, results_var='wgmesh_rotation_live'):
     """Keys of every node as its peers hold them, from each host's registered wg_status loop
     over its mesh names (plan.hosts[host])."""
-    _require_plan(plan, 'mesh_live_peer_keys')
+    require_plan(plan, 'mesh_live_peer_keys')
     statuses = {}
     for host in plan.get('hosts', {}):
         registered = _hostvar(hostvars, host, results_var) or {}
@@ -55,7 +51,7 @@ def mesh_live_peer_keys(plan, hostvars, results_var='wgmesh_rotation_live'):
 def mesh_rotation_report(plan, request, hostvars, check_mode=False,
                          key_var='wgmesh_rotation_key', check_var='wgmesh_rotation_check'):
     """The rotation outcome from each node's key fact and final wg_status check."""
-    _require_plan(plan, 'mesh_rotation_report')
+    require_plan(plan, 'mesh_rotation_report')
     if not isinstance(request, Mapping) or request.get('mesh') not in plan['meshes']:
         raise AnsibleFilterError('mesh_rotation_report: the request must come from smite.wgmesh.mesh_rotation_request')
     facts = {}

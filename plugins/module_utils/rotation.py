@@ -10,7 +10,7 @@ Pure Python, no Ansible runtime needed. Only public keys ever pass through here.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.status import HANDSHAKE_DOWN_AFTER
+from ansible_collections.smite.wgmesh.plugins.module_utils.status import HANDSHAKE_DOWN_AFTER, live_peer
 from ansible_collections.smite.wgmesh.plugins.module_utils.tables import text_table
 
 FINGERPRINT_CHARS = 12
@@ -100,11 +100,10 @@ def live_peer_keys(plan, statuses):
             if mesh is None or host not in mesh['nodes'] or not (status or {}).get('up'):
                 continue
             for planned in mesh['nodes'][host]['peers']:
-                wanted = set(planned['allowed_ips'])
-                for live in status.get('peers') or ():
-                    if set(live.get('allowed_ips') or ()) == wanted and live.get('public_key'):
-                        counts = votes.setdefault(planned['node'], {}).setdefault(mesh_name, {})
-                        counts[live['public_key']] = counts.get(live['public_key'], 0) + 1
+                live = live_peer(status, planned)
+                if live is not None and live.get('public_key'):
+                    counts = votes.setdefault(planned['node'], {}).setdefault(mesh_name, {})
+                    counts[live['public_key']] = counts.get(live['public_key'], 0) + 1
     return dict((node, dict((mesh_name, sorted(counts, key=lambda k: (-counts[k], k))[0])
                             for mesh_name, counts in by_mesh.items()))
                 for node, by_mesh in votes.items())

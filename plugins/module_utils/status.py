@@ -21,7 +21,7 @@ def _size(count):
         count /= 1024.0
 
 
-def _live_peer(status, planned):
+def live_peer(status, planned):
     """The live peer of `status` matching a planned peer, by its AllowedIPs."""
     wanted = set(planned['allowed_ips'])
     for peer in (status or {}).get('peers') or ():
@@ -41,7 +41,7 @@ def _direction(plan_node, peer_node, status, unreachable):
         view['problems'].append('interface down')
         return view
     planned = next(p for p in plan_node['peers'] if p['node'] == peer_node)
-    live = _live_peer(status, planned)
+    live = live_peer(status, planned)
     if live is None:
         view['problems'].append('peer not configured')
         return view
