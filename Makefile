@@ -25,10 +25,10 @@ export PATH := $(BIN):$(PATH)
 LAB := $(BIN)/python tests/lab/lab.py
 LAB_SCENARIO ?= tests/lab/scenarios/seed.yml
 LAB_INVENTORY = build/lab/$(shell sed -n 's/^name: *//p' $(LAB_SCENARIO))/inventory.yml
-MOLECULE_SCENARIOS ?= default hub_spoke change backhaul two_meshes
+MOLECULE_SCENARIOS ?= default hub_spoke change backhaul two_meshes self_heal node_down
 
 .PHONY: help test setup-host venv image collection-link sanity-tree sanity units \
-        lint pytest molecule bench bench-converge bench-dataplane lab lab-up lab-down build clean
+        lint pytest molecule bench bench-converge bench-dataplane bench-heal lab lab-up lab-down build clean
 
 help:
 	@echo "make lab        build and start the seed lab, apply the mesh, run the seed checks"
@@ -106,6 +106,10 @@ bench: venv
 
 bench-converge: setup-host venv image
 	$(BIN)/python tests/bench/bench_converge.py
+
+# Recovery time per fault without Ansible, and the health agent's CPU time per round.
+bench-heal: setup-host venv image
+	$(BIN)/python tests/bench/bench_heal.py
 
 # Direct vs backhaul between two LAN hosts (the Backhaul test double, not real Backhaul).
 bench-dataplane: setup-host venv image

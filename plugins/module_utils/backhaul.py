@@ -104,15 +104,24 @@ def render_config(link, log_level="info"):
     return "\n".join(lines) + "\n"
 
 
-def render_dropin(mesh):
-    """systemd drop-in: start after the mesh's WireGuard and restart with it.
+DROPIN_MARKER = "# Managed by smite.wgmesh, do not edit."
 
-    A Backhaul client whose first delivery to WireGuard is refused stays half-open
-    for good (DESIGN.md section 3), so the instance must not start before wg-quick.
+
+def render_dropin(mesh):
+    """systemd drop-in of one link: start after the mesh's WireGuard, stop and restart with it.
+
+    A Backhaul client whose first delivery to WireGuard is refused stays half-open for good
+    (docs/health.md), so the instance must not start before wg-quick: After= orders it,
+    Wants= brings the interface up first when the link alone is started.
     """
     unit = "wg-quick@wg-%s.service" % mesh
-    return ("# Managed by smite.wgmesh, do not edit.\n"
-            "[Unit]\nAfter=%s\nWants=%s\nPartOf=%s\n" % (unit, unit, unit))
+    return ("%s\n[Unit]\nAfter=%s\nWants=%s\nPartOf=%s\n" % (DROPIN_MARKER, unit, unit, unit))
+
+
+def render_mesh_dropin(instances):
+    """systemd drop-in of a mesh's wg-quick@ unit: starting the interface (at boot, by hand or
+    by a restart) starts every link of the mesh; their own drop-ins order them after it."""
+    return "%s\n[Unit]\nWants=%s\n" % (DROPIN_MARKER, " ".join("backhaul@%s.service" % name for name in instances))
 
 
 def mask_token(text, mask=MASK):

@@ -6,10 +6,11 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+from ansible_collections.smite.wgmesh.plugins.module_utils.systemd_units import parse_show
 from ansible_collections.smite.wgmesh.plugins.module_utils.tables import markdown_table, text_table
 
 HANDSHAKE_DOWN_AFTER = 180  # seconds: WireGuard rekeys every 120 s, keepalive is 25 s
-HEADERS = ('link', 'from', 'handshake', 'latency', 'loss', 'rx', 'tx', 'backhaul', 'state')
+HEADERS = ('link', 'from', 'handshake', 'latency', 'loss', 'rx', 'tx', 'backhaul', 'last repair', 'state')
 
 
 def _size(count):
@@ -59,11 +60,12 @@ def _direction(plan_node, peer_node, status, unreachable):
     return view
 
 
-def build_report(plan, statuses, services, unreachable=(), only_mesh=None):
+def build_report(plan, statuses, services, unreachable=(), only_mesh=None, now=None):
     """The report of every planned link.
 
     `statuses`: {host: {mesh: smite.wgmesh.wg_status result}}; `services`: {host: {instance:
-    systemd ActiveState}}; `unreachable`: hosts that could not be asked.
+    systemd ActiveState}}; `unreachable`: hosts that could not be asked; `now`: epoch seconds,
+    for the age of the health agent's repairs.
     """
     report = {'meshes': {}, 'down': []}
     for name in sorted(plan['meshes']):
@@ -77,14 +79,39 @@ def build_report(plan, statuses, services, unreachable=(), only_mesh=None):
                     continue  # each link once
                 if mesh['topology'] == 'hub-spoke' and not node['is_hub']:
                     continue  # links listed from the hub
-                links.append(_link(name, mesh, host, peer['node'], statuses, services, unreachable))
-        report['meshes'][name] = {'interface': mesh['interface'], 'transport': mesh['transport'], 'links': links}
+                links.append(_link(name, mesh, host, peer['node'], statuses, services, unreachable, now))
+        report['meshes'][name] = {'interface': mesh['interface'], 'transport': mesh['transport'], 'links': links,
+                                  'traffic': _traffic(name, mesh, statuses)}
         report['down'].extend('%s: %s <-> %s (%s)' % (name, link['nodes'][0], link['nodes'][1], '; '.join(link['problems']))
                               for link in links if not link['up'])
     return report
 
 
-def _link(name, mesh, host_a, host_b, statuses, services, unreachable):
+def _agent(statuses, host, mesh):
+    return ((statuses.get(host) or {}).get(mesh) or {}).get('agent') or None
+
+
+def _traffic(name, mesh, statuses):
+    """The mesh's traffic as the nodes' health agents counted it (running totals)."""
+    views = [view for view in (_agent(statuses, host, name) for host in mesh['nodes']) if view]
+    return {'rx_bytes': sum(view.get('rx_total') or 0 for view in views),
+            'tx_bytes': sum(view.get('tx_total') or 0 for view in views),
+            'nodes_reporting': len(views)}
+
+
+def _repairs(name, host, peer, statuses, now):
+    """The agent's last repairs on `host` that touched its link to `peer`: the link itself and
+    the mesh interface, newest first."""
+    view = _agent(statuses, host, name)
+    if not view:
+        return []
+    found = [((view.get('peers') or {}).get(peer) or {}).get('last_repair'), view.get('last_repair')]
+    repairs = [dict(repair, node=host, age=None if now is None else max(0, int(now) - repair['time']))
+               for repair in found if repair and repair.get('time')]
+    return sorted(repairs, key=lambda repair: -repair['time'])
+
+
+def _link(name, mesh, host_a, host_b, statuses, services, unreachable, now=None):
     nodes = mesh['nodes']
     directions = {}
     for a, b in ((host_a, host_b), (host_b, host_a)):
@@ -99,8 +126,17 @@ def _link(name, mesh, host_a, host_b, statuses, services, unreachable):
             backhaul[a] = state
             if state is not None and state != 'active':
                 problems.append('%s: backhaul@%s %s' % (a, instance, state))
+    repairs = _repairs(name, host_a, host_b, statuses, now) + _repairs(name, host_b, host_a, statuses, now)
     return {'nodes': [host_a, host_b], 'directions': directions, 'backhaul': backhaul,
-            'up': not problems, 'problems': problems}
+            'repairs': sorted(repairs, key=lambda repair: -repair['time']), 'up': not problems, 'problems': problems}
+
+
+def _repair_text(repairs, node):
+    repair = next((r for r in repairs if r['node'] == node), None)
+    if repair is None:
+        return None
+    when = '%ds ago' % repair['age'] if repair['age'] is not None else 'at %d' % repair['time']
+    return '%s: %s' % (when, repair['reason'])
 
 
 def _rows(mesh_report):
@@ -116,17 +152,25 @@ def _rows(mesh_report):
                 None if view['loss_percent'] is None else '%g%%' % view['loss_percent'],
                 _size(view['rx_bytes']), _size(view['tx_bytes']),
                 None if link['backhaul'] is None else link['backhaul'].get(a) or 'unknown',
+                _repair_text(link['repairs'], a),
                 'up' if link['up'] else 'DOWN'))
             label = ''
     return rows
+
+
+def _traffic_text(mesh):
+    traffic = mesh.get('traffic') or {}
+    if not traffic.get('nodes_reporting'):
+        return ''
+    return '; traffic (agent totals): rx %s, tx %s' % (_size(traffic['rx_bytes']), _size(traffic['tx_bytes']))
 
 
 def report_text(report):
     lines = []
     for name, mesh in report['meshes'].items():
         down = sum(1 for link in mesh['links'] if not link['up'])
-        lines.append('mesh %s (%s, transport %s): %d links, %d down' % (
-            name, mesh['interface'], mesh['transport'], len(mesh['links']), down))
+        lines.append('mesh %s (%s, transport %s): %d links, %d down%s' % (
+            name, mesh['interface'], mesh['transport'], len(mesh['links']), down, _traffic_text(mesh)))
         lines.extend('  ' + line for line in text_table(HEADERS, _rows(mesh)))
     lines.extend('DOWN ' + line for line in report['down'])
     return lines
@@ -135,7 +179,8 @@ def report_text(report):
 def report_markdown(report):
     lines = ['# smite.wgmesh status', '']
     for name, mesh in report['meshes'].items():
-        lines.append('## mesh %s (%s, transport %s)' % (name, mesh['interface'], mesh['transport']))
+        lines.append('## mesh %s (%s, transport %s)%s' % (name, mesh['interface'], mesh['transport'],
+                                                          _traffic_text(mesh)))
         lines.append('')
         lines.extend(markdown_table(HEADERS, _rows(mesh)))
         lines.append('')
@@ -147,13 +192,8 @@ def report_markdown(report):
 
 
 def parse_systemctl_show(text):
-    """{unit: ActiveState} from `systemctl show -p Id,ActiveState UNIT...` (blank-line separated blocks)."""
-    states = {}
-    for block in text.split('\n\n'):
-        fields = dict(line.partition('=')[::2] for line in block.splitlines() if '=' in line)
-        if fields.get('Id') and 'ActiveState' in fields:
-            states[fields['Id']] = fields['ActiveState']
-    return states
+    """{unit: ActiveState} from `systemctl show -p Id,ActiveState UNIT...`."""
+    return dict((unit, fields['ActiveState']) for unit, fields in parse_show(text).items() if 'ActiveState' in fields)
 
 
 def collect(plan, hostvars, status_var='wgmesh_status_results', services_var='wgmesh_backhaul_states'):

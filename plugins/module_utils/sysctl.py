@@ -61,12 +61,15 @@ def plan_live(settings, read):
     return to_write, missing
 
 
-def apply_live(to_write, write, writable, check_mode=False):
+def apply_live(to_write, write, writable, check_mode=False, optional=()):
     """Write the planned values; fail clearly where /proc/sys will not take them.
 
     `write(path, value)` raises OSError on failure; `writable(path)` tells (cheaply,
     e.g. os.access) whether a write can work, so check mode can predict the failure.
+    Keys in `optional` are best effort: where they cannot be changed the message is
+    returned (for a warning) instead of raised. Returns (written, [(key, warning)]).
     """
+    written, warnings = [], []
     for key, current, wanted in to_write:
         path = key_path(key)
         problem = None
@@ -78,8 +81,14 @@ def apply_live(to_write, write, writable, check_mode=False):
             except OSError as exc:
                 problem = 'writing /proc/sys/%s failed: %s' % (
                     path, os.strerror(exc.errno) if exc.errno else exc)
-        if problem:
-            raise SysctlError(
-                'sysctl %s is %s but must be %s, and it cannot be changed here (%s). '
-                'Set it where this node is created (for a container: --sysctl %s=%s).'
-                % (key, current, wanted, problem, key, wanted))
+        if problem is None:
+            written.append((key, current, wanted))
+            continue
+        message = ('sysctl %s is %s but must be %s, and it cannot be changed here (%s). '
+                   'Set it where this node is created (for a container: --sysctl %s=%s).'
+                   % (key, current, wanted, problem, key, wanted))
+        if key not in optional:
+            raise SysctlError(message)
+        warnings.append((key, message.replace(' but must be ', ' (wanted: ', 1).replace(
+            ', and it cannot be changed here', '), left as it is: it cannot be changed here', 1)))
+    return written, warnings

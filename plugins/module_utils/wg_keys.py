@@ -24,7 +24,8 @@ import binascii
 import os
 import re
 import stat
-import tempfile
+
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import write_atomic
 
 try:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -146,33 +147,6 @@ def read_text(path):
             return handle.read().strip()
     except FileNotFoundError:
         return None
-
-
-def write_atomic(path, content, mode):
-    """Write content to path through a temporary file in the same directory.
-
-    mkstemp creates the temporary file 0600 whatever the umask, and it is only
-    chmod-ed to ``mode`` once written, so a private key is never readable by
-    others, even briefly, and a reader never sees a half-written file.
-    """
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path))
-    try:
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(content)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _wanted_owner():

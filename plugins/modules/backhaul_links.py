@@ -19,6 +19,9 @@ description:
     with C(After=), C(Wants=) and C(PartOf=) on C(wg-quick@wg-<mesh>.service), so the link
     starts after its WireGuard interface and restarts with it. A Backhaul client whose first
     delivery to WireGuard is refused stays half-open for good.
+  - Writes for each mesh with links the drop-in
+    C(<systemd_dir>/wg-quick@wg-<mesh>.service.d/wgmesh-links.conf) with C(Wants=) on every
+    link of the mesh, so starting the interface (at boot, by hand, by a restart) starts its links.
   - Removes the config and drop-in of links no longer planned, but only files this module
     wrote (recognised by their first line) and only for meshes in O(meshes), meshes of
     O(links), or any mesh with O(prune_all=true). Other files and other meshes are never touched.
@@ -169,18 +172,22 @@ started_instances:
   sample: [office.node-uae]
 '''
 
+import glob
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.smite.wgmesh.plugins.module_utils.backhaul import (
+    DROPIN_MARKER,
     MASK,
     BackhaulError,
     mask_token,
     plan_files,
     render_dropin,
+    render_mesh_dropin,
 )
-from ansible_collections.smite.wgmesh.plugins.module_utils.wg_keys import write_atomic
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import write_atomic
+from ansible_collections.smite.wgmesh.plugins.module_utils.systemd_units import link_unit as unit, parse_show
 
 LINK_SPEC = dict(
     instance=dict(type='str', required=True),
@@ -203,10 +210,6 @@ def read_file(path):
         return None
 
 
-def unit(instance):
-    return 'backhaul@%s.service' % instance
-
-
 class Links(object):
     def __init__(self, module):
         self.module = module
@@ -218,6 +221,30 @@ class Links(object):
 
     def dropin_path(self, instance):
         return os.path.join(self.params['systemd_dir'], unit(instance) + '.d', 'wgmesh.conf')
+
+    def mesh_dropin_path(self, mesh):
+        return os.path.join(self.params['systemd_dir'], 'wg-quick@wg-%s.service.d' % mesh, 'wgmesh-links.conf')
+
+    def mesh_dropins(self, by_mesh):
+        """Write the wg-quick@ drop-in of every mesh with links; remove ours where a mesh in
+        scope has none left. True when systemd must reload."""
+        scope = set(self.params['meshes']) | set(by_mesh)
+        if self.params['prune_all']:
+            found = glob.glob(os.path.join(self.params['systemd_dir'], 'wg-quick@wg-*.service.d', 'wgmesh-links.conf'))
+            scope.update(path.split('wg-quick@wg-', 1)[1].rsplit('.service.d', 1)[0] for path in found)
+        changed = False
+        for mesh in sorted(scope):
+            path = self.mesh_dropin_path(mesh)
+            before = read_file(path)
+            if mesh in by_mesh:
+                text = render_mesh_dropin(sorted(by_mesh[mesh]))
+                if before != text:
+                    self.write(path, text, 0o644, before)
+                    changed = True
+            elif before is not None and before.startswith(DROPIN_MARKER):
+                self.remove(path, before)
+                changed = True
+        return changed
 
     def existing_configs(self):
         directory = self.params['config_dir']
@@ -249,7 +276,7 @@ class Links(object):
         if not self.module.check_mode:
             os.unlink(path)
             directory = os.path.dirname(path)
-            if path.endswith('wgmesh.conf') and not os.listdir(directory):
+            if path.endswith('.conf') and not os.listdir(directory):
                 os.rmdir(directory)
 
     def systemctl(self, *args):
@@ -263,11 +290,9 @@ class Links(object):
         """{instance: (UnitFileState, ActiveState)} in one systemctl call."""
         out = self.systemctl('show', '--property=Id,UnitFileState,ActiveState',
                              *[unit(name) for name in instances])
-        states = {}
-        for block in out.strip().split('\n\n'):
-            props = dict(line.split('=', 1) for line in block.splitlines() if '=' in line)
-            states[props.get('Id', '')] = (props.get('UnitFileState', ''), props.get('ActiveState', ''))
-        return dict((name, states.get(unit(name), ('', ''))) for name in instances)
+        states = parse_show(out)
+        return dict((name, (states.get(unit(name), {}).get('UnitFileState', ''),
+                            states.get(unit(name), {}).get('ActiveState', ''))) for name in instances)
 
     def run(self):
         params = self.params
@@ -287,8 +312,12 @@ class Links(object):
                 dropins_changed.add(instance)
                 self.write(self.dropin_path(instance), text, 0o644, before)
         changed = sorted(set(files['changed']) | dropins_changed)
+        by_mesh = {}
+        for instance, mesh in meshes.items():
+            by_mesh.setdefault(mesh, []).append(instance)
+        mesh_dropins_changed = self.mesh_dropins(by_mesh)
 
-        manage = params['manage_services'] and bool(configs or removed)
+        manage = params['manage_services'] and bool(configs or removed or mesh_dropins_changed)
         if manage:
             self.systemctl_bin = self.module.get_bin_path('systemctl', required=True)
             if removed and not self.module.check_mode:
@@ -300,7 +329,8 @@ class Links(object):
             self.remove(self.config_path(instance), existing[instance], masked=True)
             self.remove(self.dropin_path(instance), read_file(self.dropin_path(instance)))
 
-        if manage and (dropins_changed or removed or params['daemon_reload']) and not self.module.check_mode:
+        if manage and (dropins_changed or mesh_dropins_changed or removed or params['daemon_reload']) \
+                and not self.module.check_mode:
             self.systemctl('daemon-reload')
         started, enabled = [], []
         if manage and configs:
@@ -315,7 +345,7 @@ class Links(object):
                     self.systemctl('restart', *[unit(name) for name in started])
 
         result = dict(
-            changed=bool(changed or removed or started or enabled),
+            changed=bool(changed or removed or started or enabled or mesh_dropins_changed),
             instances=sorted(configs),
             changed_instances=changed,
             removed_instances=removed,

@@ -38,6 +38,14 @@ options:
       of an interface that is created at boot after sysctl.d is applied).
     type: bool
     default: true
+  optional:
+    description:
+      - Keys that are best effort, for example hardening that the node works without. Where
+        such a key cannot be changed (read-only C(/proc/sys)), the module warns and goes on
+        instead of failing; the key stays in the file for the next boot.
+    type: list
+    elements: str
+    default: []
   ignore_missing:
     description: Skip keys that do not exist in C(/proc/sys) (for example of an interface not created
       yet) and return them in RV(missing), instead of failing.
@@ -78,6 +86,11 @@ live_changed:
   type: list
   elements: dict
   sample: [{"key": "net.ipv4.ip_forward", "before": "0", "after": "1"}]
+not_set:
+  description: Optional keys whose live value is wrong and could not be changed (each also warned about).
+  returned: always
+  type: list
+  elements: str
 missing:
   description: Keys that have no C(/proc/sys) entry (only with O(ignore_missing)).
   returned: always
@@ -133,13 +146,14 @@ def main():
             settings=dict(type='dict', required=True),
             path=dict(type='path', default='/etc/sysctl.d/90-wgmesh.conf'),
             persist=dict(type='bool', default=True),
+            optional=dict(type='list', elements='str', default=[]),
             ignore_missing=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
     settings = module.params['settings']
     path = module.params['path']
-    result = dict(changed=False, file_changed=False, live_changed=[], missing=[])
+    result = dict(changed=False, file_changed=False, live_changed=[], not_set=[], missing=[])
     try:
         for key in settings:
             key_path(key)
@@ -164,9 +178,13 @@ def main():
     if missing and not module.params['ignore_missing']:
         module.fail_json(msg='no such sysctl key(s): %s' % ', '.join(missing), **result)
     try:
-        apply_live(to_write, _write, _writable, check_mode=module.check_mode)
+        to_write, warnings = apply_live(to_write, _write, _writable, check_mode=module.check_mode,
+                                        optional=module.params['optional'])
     except SysctlError as exc:
         module.fail_json(msg=to_native(exc), **result)
+    for _key, warning in warnings:
+        module.warn(warning)
+    result['not_set'] = [key for key, _warning in warnings]
     result['live_changed'] = [dict(key=k, before=b, after=a) for k, b, a in to_write]
 
     result['changed'] = result['file_changed'] or bool(to_write)

@@ -63,6 +63,11 @@ options:
     description: Seconds to wait for each reply (C(ping -W)).
     type: int
     default: 1
+  agent_state:
+    description:
+      - The health agent's state file (see the C(smite.wgmesh.wireguard) role). When given and
+        readable, RV(agent) carries the agent's view of this interface's mesh.
+    type: path
 requirements:
   - wireguard-tools (C(wg)) on the node; C(ping) (iputils-ping) when O(ping) is used.
 attributes:
@@ -95,6 +100,28 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+agent:
+  description:
+    - The health agent's view of the mesh on this interface, V(null) when O(agent_state) is not
+      given, not readable or does not know the interface.
+  returned: always
+  type: dict
+  contains:
+    updated:
+      description: Epoch of the agent's last round.
+      type: int
+    rx_total:
+      description: Bytes received on the mesh (the agent's running total, survives interface restarts).
+      type: int
+    tx_total:
+      description: Bytes sent on the mesh (the agent's running total).
+      type: int
+    last_repair:
+      description: The agent's last restart of the interface (C(time), C(reason), C(unit)), or V(null).
+      type: dict
+    peers:
+      description: Per peer node, C(last_repair) (C(time), C(reason), C(unit)) and C(up).
+      type: dict
 up:
   description: Whether the interface exists.
   returned: always
@@ -210,6 +237,7 @@ ping:
       type: str
 '''
 
+import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -236,6 +264,19 @@ def _ping_result(target, summary, error):
     return result
 
 
+def _agent_view(path, iface):
+    """The agent's report entry for the mesh on `iface`, None when there is none."""
+    try:
+        with open(path) as handle:
+            state = json.load(handle)
+    except (TypeError, IOError, OSError, ValueError):
+        return None
+    for view in (state.get('report') or {}).values():
+        if isinstance(view, dict) and view.get('interface') == iface:
+            return dict(view, updated=state.get('updated'))
+    return None
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -247,6 +288,7 @@ def main():
             )),
             ping_count=dict(type='int', default=5),
             ping_timeout=dict(type='int', default=1),
+            agent_state=dict(type='path'),
         ),
         supports_check_mode=True,
     )
@@ -255,7 +297,8 @@ def main():
     targets = module.params['ping']
     result = dict(changed=False, up=False, peers=[],
                   interface=dict(name=iface, public_key=None, listen_port=None, fwmark=None),
-                  missing_peers=missing_peers([], names), ping=[])
+                  missing_peers=missing_peers([], names), ping=[],
+                  agent=_agent_view(module.params['agent_state'], iface))
 
     # Look the interface up first: wg's error for a missing one differs between kernel
     # WireGuard and wireguard-go, and a missing interface is a status, not a failure.

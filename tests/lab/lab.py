@@ -307,11 +307,10 @@ def up(lab):
         run_container(
             lab, node["container"], node["name"],
             [(lab["wan_network"], node["wan_ip"], WAN_IF), (node["lan_network"], node["lan_ip"], LAN_IF)],
+            # ip_forward=1 at creation, as LXC/VPS providers set it; nothing else is preset:
+            # /proc/sys is read-only inside, as on many container VPS, and the roles must cope.
             ["--systemd=always", "--device", "/dev/net/tun",
              "--sysctl", "net.ipv4.ip_forward=1",
-             # /proc/sys is read-only inside: a hub's send_redirects=0 must be set from here.
-             "--sysctl", "net.ipv4.conf.all.send_redirects=0",
-             "--sysctl", "net.ipv4.conf.default.send_redirects=0",
              "-v", "%s:/var/cache/apt/archives" % apt_cache,
              "-v", "%s.pub:/root/.ssh/authorized_keys:ro" % ensure_ssh_key()])
         host = node["lanhost"]

@@ -103,3 +103,23 @@ def test_collect_reads_registered_results():
     statuses, services, unreachable = collect(PLAN, hostvars)
     assert list(statuses) == ['node-ir'] and services == {'node-ir': {'office.node-tr': 'active'}}
     assert sorted(unreachable) == ['node-tr', 'node-uae']
+
+
+def test_agent_totals_and_last_repairs_are_shown_per_mesh_and_link():
+    statuses, services = healthy()
+    statuses['node-ir']['office']['agent'] = {
+        'rx_total': 1024, 'tx_total': 2048, 'last_repair': None,
+        'peers': {'node-uae': {'last_repair': {'time': 1000, 'reason': 'one_way',
+                                               'unit': 'backhaul@office.node-uae.service'}}}}
+    statuses['node-uae']['office']['agent'] = {
+        'rx_total': 1024, 'tx_total': 0, 'peers': {},
+        'last_repair': {'time': 1030, 'reason': 'interface_missing', 'unit': 'wg-quick@wg-office.service'}}
+    report = build_report(PLAN, statuses, services, now=1090)
+    mesh = report['meshes']['office']
+    assert mesh['traffic'] == {'rx_bytes': 2048, 'tx_bytes': 2048, 'nodes_reporting': 2}
+    link = next(link for link in mesh['links'] if link['nodes'] == ['node-ir', 'node-uae'])
+    assert [(r['node'], r['reason'], r['age']) for r in link['repairs']] == [
+        ('node-uae', 'interface_missing', 60), ('node-ir', 'one_way', 90)]
+    text = '\n'.join(report_text(report))
+    assert 'traffic (agent totals): rx 2.0 KiB, tx 2.0 KiB' in text
+    assert '90s ago: one_way' in text and '60s ago: interface_missing' in text
