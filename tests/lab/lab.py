@@ -300,9 +300,9 @@ def up(lab):
     for node in lab["nodes"]:
         ensure_network(lab, node["lan_network"], node["lan"], node["lan_gateway"], internal=True)
     for node in lab["nodes"]:
-        # Per-node apt archive: reused across runs; not shared between nodes because
-        # apt's archives lock does not wait, so parallel installs would fail.
-        apt_cache = os.path.join(CACHE, "apt", node["name"])
+        # Per-lab, per-node apt archive: reused across runs; never shared by two containers
+        # that may run at once (labs run side by side), because apt's archives lock does not wait.
+        apt_cache = os.path.join(CACHE, "apt", lab["name"], node["name"])
         os.makedirs(os.path.join(apt_cache, "partial"), exist_ok=True)
         run_container(
             lab, node["container"], node["name"],

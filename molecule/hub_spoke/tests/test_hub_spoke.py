@@ -48,7 +48,7 @@ def test_spoke_lan_traffic_crosses_the_hub(lab, nodes, lanhosts, isolated):
         assert after[dst_key][1] - before[dst_key][1] >= 5000, (src, dst, before, after)
 
 
-def test_hub_redirects_are_hardening_set_where_possible_and_warned_where_not(lab, nodes):
+def test_hub_redirects_are_hardening_set_where_possible_and_warned_where_not(lab, nodes, lanhosts):
     """The hub forwards wg->wg out of the interface the packet came in on, so it should not send
     ICMP redirects (the kernel sends them when conf/all OR conf/<iface> is 1). That is hardening:
     where /proc/sys is read-only (this lab, like many container VPS, presets nothing but
@@ -60,6 +60,12 @@ def test_hub_redirects_are_hardening_set_where_possible_and_warned_where_not(lab
     read_only = hub.run("sh -c 'echo 0 > /proc/sys/net/ipv4/conf/all/send_redirects'").rc != 0
     assert read_only, "the lab must show a read-only /proc/sys, as container VPS do"
     assert hub.file("/proc/sys/net/ipv4/conf/all/send_redirects").content_string.strip() == "1"
+    # The hub drops the redirects it cannot stop sending, so spokes never follow one.
+    assert "icmp type redirect drop" in hub.run("nft list table inet smite_wgmesh").stdout
+    spokes = [(name, value) for name, value in lanhosts.items() if value[2] != mesh["hub"]]
+    (_src, (src_host, _ip, _node)), (_dst, (_dst_host, dst_ip, _dst_node)) = spokes[:2]
+    probe = src_host.run("ping -n -c 5 -i 0.2 -W 3 %s", dst_ip)
+    assert probe.rc == 0 and "Redirect" not in probe.stdout, probe.stdout
     run = run_playbook("site.yml")
     stats = assert_run_ok(run, [n["name"] for n in lab["nodes"]])
     assert all(s["changed"] == 0 for s in stats.values()), run.stdout[-3000:]
