@@ -24,6 +24,9 @@ class FakePing(object):
     def communicate(self):
         return PING_OK, ''
 
+    def poll(self):
+        return 0
+
 
 class Node(object):
     """systemctl, wg and /sys/class/net as the agent sees them."""
