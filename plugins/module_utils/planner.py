@@ -11,9 +11,11 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import bisect
+import collections
 import gc
 import hashlib
 import hmac
+import itertools
 import re
 import zlib
 
@@ -305,26 +307,58 @@ class _PortAllocator:
 
     A link takes two neighbouring pool ports: P, free on both ends (the server binds it,
     the client dials it), and L, free on the server (its loopback `ports` listener).
+    Ports are kept by their position in the pool: L's is the one after P's.
     """
 
-    def __init__(self, listen_ports):
-        self.used = {node: set(ports) for node, ports in listen_ports.items()}
+    # Linked to more nodes than this in one mesh (a full mesh, or a hub), a node is `busy`.
+    MANY_LINKS = 64
+
+    def __init__(self, listen_ports, busy=()):
+        """`listen_ports`: {node: ports it uses already}; `busy`: the nodes with many links."""
         self.pool = [port for low, high in TUNNEL_PORT_RANGES for port in range(low, high + 1)]
+        self.size = len(self.pool) - 1  # the positions P can take
+        self._strings = None
+        # used[node][position] is true once the node uses that pool port. A bytearray over the
+        # pool is the fastest to test and mark (a 1000-node full mesh does it 3 million times)
+        # but takes 28 KB: other nodes (each spoke of a 10,000-node hub-spoke) get a
+        # defaultdict(int), which reads and writes the same way.
+        self.used = {}
+        for node, ports in listen_ports.items():
+            used = bytearray(len(self.pool)) if node in busy else collections.defaultdict(int)
+            start = 0
+            for low, high in TUNNEL_PORT_RANGES:
+                for port in ports:
+                    if low <= port <= high:
+                        used[start + port - low] = 1
+                start += high - low + 1
+            self.used[node] = used
 
     def take(self, seed, server, client):
-        pool = self.pool
-        size = len(pool) - 1
+        """The link's (P, L)."""
+        index = self.take_index(seed, server, client)
+        return self.pool[index], self.pool[index + 1]
+
+    def take_index(self, seed, server, client):
+        """The position of the link's P (L is at the next one), marked used on both ends."""
+        size = self.size
         on_server, on_client = self.used[server], self.used[client]
         for step in range(size):
             index = (seed + step) % size
-            bind, loop = pool[index], pool[index + 1]
-            if bind not in on_server and bind not in on_client and loop not in on_server:
-                on_server.add(bind)
-                on_server.add(loop)
-                on_client.add(bind)
-                return bind, loop
+            if not (on_server[index] or on_client[index] or on_server[index + 1]):
+                on_server[index] = on_server[index + 1] = on_client[index] = 1
+                return index
         raise PlanError(['nodes %s and %s: no free Backhaul ports left in %s' % (
             server, client, ', '.join('%d-%d' % r for r in TUNNEL_PORT_RANGES))])
+
+    def strings(self):
+        """Per position, str() of the pool port and the loopback endpoint '127.0.0.1:<port>'.
+
+        Made once rather than once per link (a 1000-node full mesh has 499,500 links).
+        """
+        if self._strings is None:
+            text = [str(port) for port in self.pool]
+            self._strings = text, ['127.0.0.1:' + port for port in text]
+        return self._strings
 
 
 def _node_facts(inventory, node):
@@ -391,40 +425,49 @@ def plan_meshes(meshes, inventory, secret=None):
     errors = []
     if not isinstance(meshes, list):
         raise PlanError(['wgmesh_meshes must be a list of meshes'])
-    checked = [_MeshChecker(i, raw, inventory, errors).check() for i, raw in enumerate(meshes)]
-    valid = [m for m in checked if m is not None]
-    if not errors:
-        _check_across_meshes(valid, errors)
-    if any(m['transport'] == 'backhaul' for m in valid):
-        if not isinstance(secret, str) or len(secret) < SECRET_MIN_LENGTH:
-            errors.append('wgmesh_secret: a secret of at least %d characters is required for transport '
-                          'backhaul (keep it in ansible-vault)' % SECRET_MIN_LENGTH)
-    for mesh in valid:
-        facts = {node: _node_facts(inventory, node) for node in mesh['nodes']}
-        mesh['links'] = []
-        for server, client in _links(mesh):
-            if facts[server][1] and facts[client][1]:
-                errors.append("%s: the link %s <-> %s cannot work: both nodes are NATed (wgmesh_nat), "
-                              "one side must accept inbound connections"
-                              % (_where(mesh['name'], client, 'wgmesh_nat'), server, client))
-            elif facts[server][1]:
-                server, client = client, server
-            mesh['links'].append((server, client))
-        mesh['facts'] = facts
-    if errors:
-        raise PlanError(errors)
-
-    listen_ports = {}
-    for mesh in valid:
-        for node in mesh['nodes']:
-            listen_ports.setdefault(node, set()).add(mesh['listen_port'])
-    ports = _PortAllocator(listen_ports)
-    plan = {'meshes': {}, 'hosts': {}}
     # A big mesh makes millions of small containers, none cyclic: the cyclic collector
-    # would only rescan them again and again.
+    # would only rescan them again and again (and any earlier plan still alive). Off from
+    # the start, as a full mesh's links alone are n(n-1)/2 tuples.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
+        checked = [_MeshChecker(i, raw, inventory, errors).check() for i, raw in enumerate(meshes)]
+        valid = [m for m in checked if m is not None]
+        if not errors:
+            _check_across_meshes(valid, errors)
+        if any(m['transport'] == 'backhaul' for m in valid):
+            if not isinstance(secret, str) or len(secret) < SECRET_MIN_LENGTH:
+                errors.append('wgmesh_secret: a secret of at least %d characters is required for transport '
+                              'backhaul (keep it in ansible-vault)' % SECRET_MIN_LENGTH)
+        for mesh in valid:
+            facts = {node: _node_facts(inventory, node) for node in mesh['nodes']}
+            mesh['facts'] = facts
+            if not any(nat for _address, nat in facts.values()):
+                # No link to check or turn round. A full mesh's links, in _links() order, are
+                # then made one at a time as _plan_mesh() takes them rather than all kept.
+                full = mesh['topology'] == 'full-mesh'
+                mesh['links'] = itertools.combinations(mesh['nodes'], 2) if full else _links(mesh)
+                continue
+            mesh['links'] = []
+            for server, client in _links(mesh):
+                if facts[server][1] and facts[client][1]:
+                    errors.append("%s: the link %s <-> %s cannot work: both nodes are NATed (wgmesh_nat), "
+                                  "one side must accept inbound connections"
+                                  % (_where(mesh['name'], client, 'wgmesh_nat'), server, client))
+                elif facts[server][1]:
+                    server, client = client, server
+                mesh['links'].append((server, client))
+        if errors:
+            raise PlanError(errors)
+
+        listen_ports, busy = {}, set()
+        for mesh in valid:
+            for node in mesh['nodes']:
+                listen_ports.setdefault(node, set()).add(mesh['listen_port'])
+            if mesh['transport'] == 'backhaul' and len(mesh['nodes']) - 1 > _PortAllocator.MANY_LINKS:
+                busy.update(mesh['nodes'] if mesh['topology'] == 'full-mesh' else [mesh['hub']])
+        ports = _PortAllocator(listen_ports, busy)
+        plan = {'meshes': {}, 'hosts': {}}
         for mesh in sorted(valid, key=lambda m: m['name']):
             plan['meshes'][mesh['name']] = _plan_mesh(mesh, ports)
             for node in mesh['nodes']:
@@ -459,24 +502,55 @@ def _plan_mesh(mesh, ports):
         for node in nodes:
             if node != mesh['hub']:
                 allowed_to[node] = [str(mesh['overlay'])] + out[node]['routes']
-    direct_endpoint = {node: None if facts[node][1] else _hostport(facts[node][0], listen_port) for node in nodes}
-    remote_prefix = {node: _hostport(facts[node][0], 0)[:-1] for node in nodes}
-    for server, client in mesh['links']:
-        if backhaul:
-            # Hashing the unordered pair keeps a link's ports if its server side flips.
-            seed = zlib.crc32(('%s|%s|%s' % (name, min(server, client), max(server, client))).encode('utf-8'))
-            bind_port, loop_port = ports.take(seed, server, client)
-            out[server]['backhaul'].append({'peer': client, 'mode': 'server', 'bind_port': bind_port,
-                                            'listen_port': loop_port, 'target_port': listen_port})
-            out[client]['backhaul'].append({'peer': server, 'mode': 'client', 'bind_port': bind_port,
-                                            'remote': remote_prefix[server] + str(bind_port)})
-            server_endpoint, client_endpoint = '127.0.0.1:' + str(loop_port), None
-        else:
-            server_endpoint, client_endpoint = direct_endpoint[client], direct_endpoint[server]
-        out[server]['peers'].append({'node': client, 'allowed_ips': allowed_to[server] or allowed_from[client],
-                                     'endpoint': server_endpoint, 'persistent_keepalive': KEEPALIVE})
-        out[client]['peers'].append({'node': server, 'allowed_ips': allowed_to[client] or allowed_from[server],
-                                     'endpoint': client_endpoint, 'persistent_keepalive': KEEPALIVE})
+    keepalive = KEEPALIVE
+    # The loops below run once per link, n(n-1)/2 times in a full mesh: all they need of
+    # one end is in one tuple per node, so that each end costs a single lookup.
+    if not backhaul:
+        ends = {node: (out[node]['peers'].append, allowed_to[node], allowed_from[node],
+                       None if facts[node][1] else _hostport(facts[node][0], listen_port))
+                for node in nodes}
+        for server, client in mesh['links']:
+            s_peers, s_to, s_from, s_endpoint = ends[server]
+            c_peers, c_to, c_from, c_endpoint = ends[client]
+            s_peers({'node': client, 'allowed_ips': s_to or c_from, 'endpoint': c_endpoint,
+                     'persistent_keepalive': keepalive})
+            c_peers({'node': server, 'allowed_ips': c_to or s_from, 'endpoint': s_endpoint,
+                     'persistent_keepalive': keepalive})
+    else:
+        # A link's seed is the CRC-32 of 'mesh|lower|higher' (the unordered pair: a link keeps
+        # its ports if its server side flips). As crc32(b, crc32(a)) == crc32(a + b), each
+        # node's 'mesh|node|' is hashed once here, and a link only hashes the higher name.
+        ends = {node: (out[node]['peers'].append, out[node]['backhaul'].append, allowed_to[node],
+                       allowed_from[node], ports.used[node], _hostport(facts[node][0], 0)[:-1],
+                       zlib.crc32(('%s|%s|' % (name, node)).encode('utf-8')), node.encode('utf-8'))
+                for node in nodes}
+        pool, size, take_index = ports.pool, ports.size, ports.take_index
+        port_text, loopback_endpoint = ports.strings()
+        crc32 = zlib.crc32
+        last = None
+        for server, client in mesh['links']:
+            if server is not last:  # links come in runs of one server (a full mesh: i < j)
+                s_peers, s_backhaul, s_to, s_from, s_used, s_remote, s_head, s_name = ends[server]
+                last = server
+            c_peers, c_backhaul, c_to, c_from, c_used, _c_remote, c_head, c_name = ends[client]
+            seed = crc32(c_name, s_head) if server < client else crc32(s_name, c_head)
+            # ports.take_index(), inlined for the usual case: the hashed pair is free.
+            index = seed % size
+            loop_index = index + 1
+            if s_used[index] or c_used[index] or s_used[loop_index]:
+                index = take_index(seed, server, client)
+                loop_index = index + 1
+            else:
+                s_used[index] = s_used[loop_index] = c_used[index] = 1
+            bind_port, loop_port = pool[index], pool[loop_index]
+            s_backhaul({'peer': client, 'mode': 'server', 'bind_port': bind_port, 'listen_port': loop_port,
+                        'target_port': listen_port})
+            c_backhaul({'peer': server, 'mode': 'client', 'bind_port': bind_port,
+                        'remote': s_remote + port_text[index]})
+            s_peers({'node': client, 'allowed_ips': s_to or c_from, 'endpoint': loopback_endpoint[loop_index],
+                     'persistent_keepalive': keepalive})
+            c_peers({'node': server, 'allowed_ips': c_to or s_from, 'endpoint': None,
+                     'persistent_keepalive': keepalive})
     return {
         'name': name, 'interface': mesh['interface'], 'topology': mesh['topology'], 'hub': mesh['hub'],
         'transport': mesh['transport'], 'overlay_subnet': str(mesh['overlay']), 'mtu': mesh['mtu'],
@@ -545,26 +619,26 @@ def plan_summary(plan):
     return lines
 
 
-def peer_public_keys(entries, keys_by_node, read_keys=None):
+def peer_public_keys(entries, keys_by_node, read_keys=None, known=None, host=None):
     """{mesh: {peer: public key}} for a host's plan entries.
 
     `keys_by_node`: {node: {mesh: key}} from the nodes in the play (their wg_keypair
-    results); `read_keys`: {(mesh, node): key} read from nodes outside it. A key found
-    nowhere is left out, for the caller to report.
+    results); `read_keys`: {(mesh, node): key} read from nodes outside it; `known`: {node:
+    {mesh: held peers}} what reachable nodes hold (module_utils/peer_keys.py, which also
+    documents the order and the rule for disagreeing nodes). A key found nowhere is left
+    out, for the caller to report.
     """
-    read_keys = read_keys or {}
-    result = {}
-    for entry in entries:
-        mesh = entry['mesh']
-        keys = result.setdefault(mesh, {})
-        for peer in entry['peers']:
-            key = (keys_by_node.get(peer['node']) or {}).get(mesh) or read_keys.get((mesh, peer['node']))
-            if key:
-                keys[peer['node']] = key
-    return result
+    # The rule lives in peer_keys (standard library only, shared with the wg_peer_keys module).
+    from ansible_collections.smite.wgmesh.plugins.module_utils.peer_keys import choose_peer_keys
+    return choose_peer_keys(entries, keys_by_node, read_keys, known, host=host)['public_keys']
 
 
-def peers_outside(entries, hosts):
-    """[mesh, node] of the peers in a host's plan entries that are not among `hosts`."""
+def peers_outside(entries, hosts, keys_by_node=None):
+    """[mesh, node] of the peers in a host's plan entries that are not among `hosts`.
+
+    With `keys_by_node` ({node: {mesh: key}}), peers whose key is already known are left out.
+    """
     hosts = set(hosts)
-    return [[entry['mesh'], peer['node']] for entry in entries for peer in entry['peers'] if peer['node'] not in hosts]
+    keys_by_node = keys_by_node or {}
+    return [[entry['mesh'], peer['node']] for entry in entries for peer in entry['peers']
+            if peer['node'] not in hosts and not (keys_by_node.get(peer['node']) or {}).get(entry['mesh'])]
