@@ -35,3 +35,12 @@ def write_atomic(path, content, mode):
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def read_file(path):
+    """The whole text of a file, or None when it cannot be read (missing, a directory...)."""
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None

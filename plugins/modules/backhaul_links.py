@@ -186,7 +186,7 @@ from ansible_collections.smite.wgmesh.plugins.module_utils.backhaul import (
     render_dropin,
     render_mesh_dropin,
 )
-from ansible_collections.smite.wgmesh.plugins.module_utils.files import write_atomic
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file, write_atomic
 from ansible_collections.smite.wgmesh.plugins.module_utils.systemd_units import link_unit as unit, parse_show
 
 LINK_SPEC = dict(
@@ -200,14 +200,6 @@ LINK_SPEC = dict(
     remote=dict(type='str'),
     token=dict(type='str', required=True, no_log=True),
 )
-
-
-def read_file(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
 
 
 class Links(object):

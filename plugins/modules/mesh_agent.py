@@ -77,15 +77,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.smite.wgmesh.plugins.module_utils import health_agent
-from ansible_collections.smite.wgmesh.plugins.module_utils.files import write_atomic
-
-
-def read_file(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file, write_atomic
 
 
 def program_files(lib_dir):

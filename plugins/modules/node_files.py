@@ -81,16 +81,13 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.files import write_atomic
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file, write_atomic
 
 
 def current(path):
     """(content, mode) of a file, (None, None) when it does not exist."""
-    try:
-        with open(path) as handle:
-            return handle.read(), stat.S_IMODE(os.stat(path).st_mode)
-    except (IOError, OSError):
-        return None, None
+    content = read_file(path)
+    return (None, None) if content is None else (content, stat.S_IMODE(os.stat(path).st_mode))
 
 
 def main():
