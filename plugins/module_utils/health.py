@@ -16,8 +16,9 @@ What is repaired, and what is not:
   keepalive every 25 s, so a live link always receives) or whose handshake is older than
   HANDSHAKE_STALE gets its Backhaul instance restarted on this end. That covers a dead link
   and a half-open one (traffic one way only: tx grows, rx does not).
-- each repair target backs off: the next restart waits stall_after, then twice that, ...,
-  up to backoff_max, so a peer that is really down costs one restart per backoff period.
+- each repair target backs off: the next restart of a link waits stall_after, then twice that,
+  ..., up to backoff_max, so a peer that is really down costs one restart per backoff period;
+  an interface (seen missing in one round) backs off from two rounds the same way.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -105,9 +106,9 @@ class Health(object):
     def _may_restart(self, target, now):
         return now >= target['next_restart_after']
 
-    def _restarted(self, target, reason, now, wall, unit):
+    def _restarted(self, target, reason, now, wall, unit, base):
         target['restarts_in_a_row'] += 1
-        wait = _backoff(target['restarts_in_a_row'], self.settings['stall_after'], self.settings['backoff_max'])
+        wait = _backoff(target['restarts_in_a_row'], base, self.settings['backoff_max'])
         target['next_restart_after'] = now + wait
         target['last_repair'] = {'time': int(wall), 'reason': reason, 'unit': unit}
         return wait
@@ -133,7 +134,8 @@ class Health(object):
                 if self._may_restart(mesh_state, now):
                     unit = 'wg-quick@%s.service' % mesh['interface']
                     reason = 'interface_missing'
-                    wait = self._restarted(mesh_state, reason, now, wall, unit)
+                    # A vanished interface is seen in one round: back off from two rounds.
+                    wait = self._restarted(mesh_state, reason, now, wall, unit, 2 * self.settings['interval'])
                     counts = mesh_state['interface_restarts']
                     counts[reason] = counts.get(reason, 0) + 1
                     repairs.append({'unit': unit, 'mesh': name, 'peer': None, 'reason': reason,
@@ -212,7 +214,8 @@ class Health(object):
             detail += ' for %d s' % stalled_for
         else:
             detail += ' for %d s' % (handshake_age if handshake_age is not None else now - state['live_since'])
-        wait = self._restarted(state, reason, now, wall, unit)
+        # A dead link takes stall_after to see: back off from that.
+        wait = self._restarted(state, reason, now, wall, unit, self.settings['stall_after'])
         state['restarts'][reason] = state['restarts'].get(reason, 0) + 1
         # Grace: give the restarted link stall_after to carry traffic and handshake again.
         state['rx_since'] = state['live_since'] = now
