@@ -10,6 +10,9 @@ from ansible_collections.smite.wgmesh.plugins.module_utils.systemd_units import 
 from ansible_collections.smite.wgmesh.plugins.module_utils.tables import markdown_table, text_table
 
 HANDSHAKE_DOWN_AFTER = 180  # seconds: WireGuard rekeys every 120 s, keepalive is 25 s
+# A link still up is degraded (state 'degraded') when a direction lost pings or its last
+# handshake is older than a renewal should take (120 s rekey + one 25 s keepalive + margin).
+HANDSHAKE_STALE_AFTER = 150
 HEADERS = ('link', 'from', 'handshake', 'latency', 'loss', 'rx', 'tx', 'backhaul', 'last repair', 'state')
 
 
@@ -67,7 +70,7 @@ def build_report(plan, statuses, services, unreachable=(), only_mesh=None, now=N
     systemd ActiveState}}; `unreachable`: hosts that could not be asked; `now`: epoch seconds,
     for the age of the health agent's repairs.
     """
-    report = {'meshes': {}, 'down': []}
+    report = {'meshes': {}, 'down': [], 'time': None if now is None else int(now)}
     for name in sorted(plan['meshes']):
         if only_mesh is not None and name != only_mesh:
             continue
@@ -81,10 +84,46 @@ def build_report(plan, statuses, services, unreachable=(), only_mesh=None, now=N
                     continue  # links listed from the hub
                 links.append(_link(name, mesh, host, peer['node'], statuses, services, unreachable, now))
         report['meshes'][name] = {'interface': mesh['interface'], 'transport': mesh['transport'], 'links': links,
-                                  'traffic': _traffic(name, mesh, statuses)}
+                                  'traffic': _traffic(name, mesh, statuses),
+                                  'topology': mesh['topology'], 'hub': mesh.get('hub'),
+                                  'overlay_subnet': mesh.get('overlay_subnet'),
+                                  'nodes': _nodes(mesh, unreachable)}
         report['down'].extend('%s: %s <-> %s (%s)' % (name, link['nodes'][0], link['nodes'][1], '; '.join(link['problems']))
                               for link in links if not link['up'])
     return report
+
+
+def _nodes(mesh, unreachable):
+    """The plan facts of each member that the report shows (status page, JSON)."""
+    return dict((host, {'address': node.get('address'), 'lan_subnets': list(node.get('lan_subnets') or ()),
+                        'nat': bool(node.get('nat')), 'is_hub': bool(node.get('is_hub')),
+                        'reachable': host not in unreachable})
+                for host, node in mesh['nodes'].items())
+
+
+def _state(link):
+    """'down' (link['problems']), 'degraded' (up, but loss or a stale handshake: the warnings)
+    or 'up'."""
+    warnings = []
+    for node in link['nodes']:
+        view = link['directions'][node]
+        loss, age = view['loss_percent'], view['handshake_age']
+        if loss is not None and 0 < loss < 100:
+            warnings.append('%s: %g%% loss' % (node, loss))
+        if age is not None and HANDSHAKE_STALE_AFTER < age <= HANDSHAKE_DOWN_AFTER:
+            warnings.append('%s: handshake %ds ago' % (node, age))
+    return ('down' if not link['up'] else 'degraded' if warnings else 'up'), warnings
+
+
+def _backhaul_server(mesh, host_a, host_b):
+    """The end of a Backhaul link that runs the server (None for transport direct)."""
+    if mesh['transport'] != 'backhaul':
+        return None
+    for a, b in ((host_a, host_b), (host_b, host_a)):
+        if any(entry.get('peer') == b and entry.get('mode') == 'server'
+               for entry in mesh['nodes'][a].get('backhaul') or ()):
+            return a
+    return None
 
 
 def _agent(statuses, host, mesh):
@@ -127,8 +166,11 @@ def _link(name, mesh, host_a, host_b, statuses, services, unreachable, now=None)
             if state is not None and state != 'active':
                 problems.append('%s: backhaul@%s %s' % (a, instance, state))
     repairs = _repairs(name, host_a, host_b, statuses, now) + _repairs(name, host_b, host_a, statuses, now)
-    return {'nodes': [host_a, host_b], 'directions': directions, 'backhaul': backhaul,
-            'repairs': sorted(repairs, key=lambda repair: -repair['time']), 'up': not problems, 'problems': problems}
+    link = {'nodes': [host_a, host_b], 'directions': directions, 'backhaul': backhaul,
+            'repairs': sorted(repairs, key=lambda repair: -repair['time']), 'up': not problems, 'problems': problems,
+            'backhaul_server': _backhaul_server(mesh, host_a, host_b)}
+    link['state'], link['warnings'] = _state(link)
+    return link
 
 
 def _repair_text(repairs, node):

@@ -64,11 +64,11 @@ EXAMPLES = r'''
 - name: Reload systemd when a unit changed
   ansible.builtin.systemd_service:
     daemon_reload: true
-  when: "'/etc/systemd/system/example.service' in written.changed_paths"
+  when: "'/etc/systemd/system/example.service' in written.written"
 '''
 
 RETURN = r'''
-changed_paths:
+written:
   description: The files that were (or in check mode would be) written.
   returned: always
   type: list
@@ -118,7 +118,7 @@ def main():
             if not os.path.isdir(directory):
                 os.makedirs(directory, 0o755)
             write_atomic(path, item['content'], mode)
-    result = dict(changed=bool(changed), changed_paths=changed)
+    result = dict(changed=bool(changed), written=changed)
     if module._diff and diffs:
         result['diff'] = diffs
     module.exit_json(**result)

@@ -18,26 +18,26 @@ def files(tmp_path, unit='[Unit]\n'):
 
 def test_writes_with_parents_and_modes_then_changes_nothing(tmp_path, run_module):
     result, _raw = run_module(node_files.main, {'files': files(tmp_path)})
-    assert result['changed'] and len(result['changed_paths']) == 2
+    assert result['changed'] and len(result['written']) == 2
     assert (tmp_path / 'systemd' / 'x.service.d' / 'a.conf').read_text() == '[Unit]\n'
     assert stat.S_IMODE(os.stat(str(tmp_path / 'libexec' / 'helper')).st_mode) == 0o755
     assert stat.S_IMODE(os.stat(str(tmp_path / 'systemd' / 'x.service.d' / 'a.conf')).st_mode) == 0o644
     result, _raw = run_module(node_files.main, {'files': files(tmp_path)})
-    assert result == dict(result, changed=False, changed_paths=[])
+    assert result == dict(result, changed=False, written=[])
 
 
 def test_a_wrong_mode_alone_is_a_change(tmp_path, run_module):
     run_module(node_files.main, {'files': files(tmp_path)})
     os.chmod(str(tmp_path / 'libexec' / 'helper'), 0o700)
     result, _raw = run_module(node_files.main, {'files': files(tmp_path)})
-    assert result['changed_paths'] == [str(tmp_path / 'libexec' / 'helper')]
+    assert result['written'] == [str(tmp_path / 'libexec' / 'helper')]
 
 
 def test_check_mode_reports_the_diff_and_writes_nothing(tmp_path, run_module):
     run_module(node_files.main, {'files': files(tmp_path)})
     result, _raw = run_module(node_files.main, {'files': files(tmp_path, '[Unit]\nAfter=y\n')}, check_mode=True,
                               diff=True)
-    assert result['changed_paths'] == [str(tmp_path / 'systemd' / 'x.service.d' / 'a.conf')]
+    assert result['written'] == [str(tmp_path / 'systemd' / 'x.service.d' / 'a.conf')]
     assert result['diff'][0]['after'] == '[Unit]\nAfter=y\n'
     assert (tmp_path / 'systemd' / 'x.service.d' / 'a.conf').read_text() == '[Unit]\n'
 
