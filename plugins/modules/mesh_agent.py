@@ -101,20 +101,20 @@ def main():
     present = params['state'] == 'present'
     wanted = program_files(params['lib_dir'])
     wanted[params['config_file']] = json.dumps(params['config'], indent=2, sort_keys=True) + '\n' if present else ''
-    changed_paths = [path for path in sorted(wanted)
-                     if (read_file(path) != wanted[path] if present else os.path.exists(path))]
-    result = dict(changed=bool(changed_paths),
-                  program_changed=any(path != params['config_file'] for path in changed_paths),
-                  config_changed=params['config_file'] in changed_paths)
-    if module._diff and changed_paths:
+    touched = [path for path in sorted(wanted)
+               if (read_file(path) != wanted[path] if present else os.path.exists(path))]
+    result = dict(changed=bool(touched),
+                  program_changed=any(path != params['config_file'] for path in touched),
+                  config_changed=params['config_file'] in touched)
+    if module._diff and touched:
         before = read_file(params['config_file']) or ''
         after = wanted.get(params['config_file'], '') if present else ''
         result['diff'] = [dict(before_header=params['config_file'], after_header=params['config_file'],
                                before=before, after=after)] + [
             dict(before_header=path, after_header=path, before='', after='(%s)\n' % ('written' if present else 'removed'))
-            for path in changed_paths if path != params['config_file']]
+            for path in touched if path != params['config_file']]
     if not module.check_mode:
-        for path in changed_paths:
+        for path in touched:
             if not present:
                 os.unlink(path)
                 continue
