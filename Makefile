@@ -28,16 +28,16 @@ LAB_INVENTORY = build/lab/$(shell sed -n 's/^name: *//p' $(LAB_SCENARIO))/invent
 MOLECULE_SCENARIOS ?= default hub_spoke change backhaul two_meshes self_heal node_down
 
 .PHONY: help test setup-host venv image collection-link sanity-tree sanity units \
-        lint pytest molecule bench bench-converge bench-dataplane bench-heal lab lab-up lab-down build clean
+        lint pytest units-min molecule bench bench-converge bench-dataplane bench-heal lab lab-up lab-down build clean
 
 help:
 	@echo "make lab        build and start the seed lab, apply the mesh, run the seed checks"
 	@echo "make lab-down   remove the lab's containers, networks and host rules"
 	@echo "make test       everything CI runs: pytest units sanity lint molecule"
-	@echo "make venv | setup-host | image | pytest | units | sanity | lint | molecule | bench"
+	@echo "make venv | setup-host | image | pytest | units | units-min | sanity | lint | molecule | bench"
 
 test: setup-host venv image
-	$(MAKE) pytest units sanity lint molecule
+	$(MAKE) pytest units units-min sanity lint molecule
 
 setup-host:
 	bash tests/lab/setup-host.sh
@@ -56,12 +56,13 @@ collection-link:
 image:
 	bash tests/lab/build-image.sh
 
-# Only files git knows (tracked, or new and not ignored) go into the ansible-test tree.
+# Only files git knows (tracked, or new and not ignored) go into the ansible-test tree;
+# tracked files deleted in the work tree (e.g. fragments a changelog release consumed) are skipped.
 sanity-tree: venv
 	rm -rf $(COLL_DIR)
 	mkdir -p $(COLL_DIR)
 	git ls-files -z --cached --others --exclude-standard \
-	  | rsync -a --from0 --files-from=- ./ $(COLL_DIR)/
+	  | rsync -a --from0 --ignore-missing-args --files-from=- ./ $(COLL_DIR)/
 
 $(SANITY_STAMP): requirements/test.txt
 	test -x $(SANITY_VENV)/bin/python || $(PYTHON) -m venv $(SANITY_VENV)
@@ -78,6 +79,25 @@ sanity: sanity-tree $(SANITY_STAMP)
 	cp requirements/ansible-test-get-pip.py $(HOME)/.ansible/test/cache/get_pip_$${v//./_}.py
 	cd $(COLL_DIR) && $(TEST_ROOT) $(CURDIR)/$(SANITY_VENV)/bin/ansible-test sanity \
 	  --requirements --python 3.11 --color no
+
+# The oldest ansible-core meta/runtime.yml claims (requires_ansible), in its own venv: the
+# planner and the filters over it are tested there too (ansible-core 2.16 needs Python >= 3.10).
+MIN_VENV := .venv-min
+MIN_ANSIBLE_CORE ?= 2.16.*
+MIN_STAMP := $(MIN_VENV)/.stamp-ansible-core
+
+$(MIN_STAMP): requirements/test.txt
+	test -x $(MIN_VENV)/bin/python || $(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install -q --disable-pip-version-check "ansible-core==$(MIN_ANSIBLE_CORE)" \
+	  "$$(grep '^netaddr==' requirements/test.txt)" "$$(grep '^pytest==' requirements/test.txt)"
+	touch $@
+
+units-min: sanity-tree $(MIN_STAMP)
+	cd $(COLL_DIR) && PYTHONPATH=$(CURDIR)/build $(CURDIR)/$(MIN_VENV)/bin/python -m pytest -q -p no:cacheprovider \
+	  --import-mode=importlib tests/unit/plugins/module_utils/test_planner.py \
+	  tests/unit/plugins/module_utils/test_planner_golden.py tests/unit/plugins/module_utils/test_planner_secret.py \
+	  tests/unit/plugins/filter
+	$(MIN_VENV)/bin/python -c "import ansible.release as r; print('units-min: ansible-core', r.__version__)"
 
 # ansible-test exits 0 when it finds no unit tests: refuse that.
 units: sanity-tree
@@ -119,7 +139,13 @@ lab: setup-host venv image lab-up
 	@test -f playbooks/site.yml || { echo "lab: containers are up ($(LAB_INVENTORY)); playbooks/site.yml does not exist yet, stopping here." >&2; exit 1; }
 	$(BIN)/ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml
 	$(LAB) check $(LAB_SCENARIO)
-	@if [ -f playbooks/status.yml ]; then $(BIN)/ansible-playbook -i $(LAB_INVENTORY) playbooks/status.yml; fi
+	@# The status table, and status.json/.md/.html (the page: topology and health) beside the inventory.
+	@if [ -f playbooks/status.yml ]; then \
+	  report="$(CURDIR)/$(dir $(LAB_INVENTORY))report"; rc=0; \
+	  $(BIN)/ansible-playbook -i $(LAB_INVENTORY) playbooks/status.yml -e wgmesh_report_dir="$$report" || rc=$$?; \
+	  if [ -f "$$report/status.html" ]; then echo "status page: file://$$report/status.html"; fi; \
+	  exit $$rc; \
+	fi
 
 lab-up: venv
 	$(LAB) up $(LAB_SCENARIO)

@@ -39,13 +39,26 @@ def _inventory_facts(meshes, hostvars):
     return facts
 
 
-def mesh_plan(meshes, hostvars, secret=None):
+def _secret_text(secret):
+    """An inline-vaulted wgmesh_secret as text: ansible-core < 2.19 passes it to filters as an
+    AnsibleVaultEncryptedUnicode (not a str; str() decrypts it)."""
+    if secret is not None and not isinstance(secret, str) and hasattr(secret, 'vault'):
+        return str(secret)
+    return secret
+
+
+def mesh_plan(meshes, hostvars, secret=None, errors='raise'):
     if not isinstance(hostvars, Mapping):
         raise AnsibleFilterError('mesh_plan: the first argument must be hostvars (a mapping of hosts)')
+    if errors not in ('raise', 'return'):
+        raise AnsibleFilterError("mesh_plan: errors must be 'raise' or 'return'")
     try:
-        return plan_meshes(meshes, _inventory_facts(meshes, hostvars), secret)
+        return plan_meshes(meshes, _inventory_facts(meshes, hostvars), _secret_text(secret))
     except PlanError as exc:
-        raise AnsibleFilterError('invalid wgmesh_meshes:\n- ' + '\n- '.join(exc.errors))
+        if errors == 'return':  # playbooks/plan.yml fails with them as its own message
+            return {'errors': list(exc.errors)}
+        # The planner's errors are the whole message: no chained cause for Ansible to print.
+        raise AnsibleFilterError('invalid wgmesh_meshes:\n- ' + '\n- '.join(exc.errors)) from None
 
 
 def require_plan(plan, name):
@@ -56,6 +69,7 @@ def require_plan(plan, name):
 
 def mesh_host_plan(plan, host, secret=None):
     require_plan(plan, 'mesh_host_plan')
+    secret = _secret_text(secret)
     if secret is not None and not isinstance(secret, str):
         raise AnsibleFilterError('mesh_host_plan: the secret must be a string (wgmesh_secret)')
     return host_plan(plan, host, secret)

@@ -16,6 +16,7 @@ import gc
 import hashlib
 import hmac
 import itertools
+import math
 import re
 import zlib
 
@@ -44,7 +45,21 @@ LISTEN_PORT_BASE, LISTEN_PORT_SPAN = 51820, 100
 # Backhaul bind (P) and loopback (L) ports: outside Linux's ephemeral range 32768-60999.
 # A hub of 10,000 spokes needs 20,000 of them, hence two ranges.
 TUNNEL_PORT_RANGES = ((10000, 32767), (61000, 65535))
+# wgmesh_secret must carry at least SECRET_MIN_BITS of entropy by this rule: length x log2 of
+# the alphabet its characters are drawn from - 16 when every character is a hex digit of one
+# case, otherwise the sum of the classes used (26 lowercase, 26 uppercase, 10 digits, 33 other
+# printable ASCII). So 32+ hex characters (`openssl rand -hex 24` gives 48), or 22+ characters
+# mixing letters and digits (base64). The published example placeholders are refused.
+SECRET_MIN_BITS = 128
 SECRET_MIN_LENGTH = 16
+SECRET_PLACEHOLDERS = frozenset((
+    'example-only-replace-me-0123456789',
+))
+SECRET_HOWTO = ('make one with: ansible-vault encrypt_string --name wgmesh_secret "$(openssl rand -hex 24)" '
+                '(paste the output into the inventory\'s group_vars)')
+_HEX_RE = re.compile(r'^(?:[0-9a-f]+|[0-9A-F]+)$')
+_SECRET_CLASSES = ((re.compile(r'[a-z]'), 26), (re.compile(r'[A-Z]'), 26), (re.compile(r'[0-9]'), 10),
+                   (re.compile(r'[^a-zA-Z0-9]'), 33))
 
 
 class PlanError(ValueError):
@@ -62,6 +77,33 @@ def _where(mesh, node=None, field=None):
     if field is not None:
         parts.append("field '%s'" % field)
     return ', '.join(parts)
+
+
+def secret_bits(secret):
+    """Entropy credited to `secret` (str) by the rule above SECRET_MIN_BITS."""
+    if not secret:
+        return 0.0
+    if _HEX_RE.match(secret):
+        alphabet = 16
+    else:
+        alphabet = sum(size for pattern, size in _SECRET_CLASSES if pattern.search(secret))
+    return len(secret) * math.log(alphabet, 2)
+
+
+def secret_problem(secret):
+    """Why `secret` cannot be wgmesh_secret, or None when it can."""
+    if secret is None or secret == '':
+        return 'wgmesh_secret is not set; it is required for transport backhaul; ' + SECRET_HOWTO
+    if not isinstance(secret, str):
+        return 'wgmesh_secret must be a string; ' + SECRET_HOWTO
+    if secret in SECRET_PLACEHOLDERS or 'replace-me' in secret.lower():
+        return ('wgmesh_secret is the published example placeholder; never use it on real nodes; '
+                + SECRET_HOWTO)
+    if len(secret) < SECRET_MIN_LENGTH or secret_bits(secret) < SECRET_MIN_BITS:
+        return ('wgmesh_secret is too weak: %d characters give about %d bits, at least %d are required '
+                '(32+ hex characters, or 22+ characters mixing letters and digits); %s'
+                % (len(secret), secret_bits(secret), SECRET_MIN_BITS, SECRET_HOWTO))
+    return None
 
 
 def _stable_hash(*parts):
@@ -423,8 +465,11 @@ def plan_meshes(meshes, inventory, secret=None):
     if not HAS_NETADDR:
         raise PlanError(['the Python library netaddr is required on the controller'])
     errors = []
+    if meshes is None:
+        raise PlanError(['wgmesh_meshes is not set: define the list of meshes in the inventory '
+                         '(e.g. group_vars/all/meshes.yml; README.md, "Inventory")'])
     if not isinstance(meshes, list):
-        raise PlanError(['wgmesh_meshes must be a list of meshes'])
+        raise PlanError(['wgmesh_meshes must be a list of meshes, got %s' % type(meshes).__name__])
     # A big mesh makes millions of small containers, none cyclic: the cyclic collector
     # would only rescan them again and again (and any earlier plan still alive). Off from
     # the start, as a full mesh's links alone are n(n-1)/2 tuples.
@@ -436,9 +481,9 @@ def plan_meshes(meshes, inventory, secret=None):
         if not errors:
             _check_across_meshes(valid, errors)
         if any(m['transport'] == 'backhaul' for m in valid):
-            if not isinstance(secret, str) or len(secret) < SECRET_MIN_LENGTH:
-                errors.append('wgmesh_secret: a secret of at least %d characters is required for transport '
-                              'backhaul (keep it in ansible-vault)' % SECRET_MIN_LENGTH)
+            problem = secret_problem(secret)
+            if problem:
+                errors.append(problem)
         for mesh in valid:
             facts = {node: _node_facts(inventory, node) for node in mesh['nodes']}
             mesh['facts'] = facts

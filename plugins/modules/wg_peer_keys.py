@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: wg_peer_keys
 short_description: Read the public keys a node holds, its own and its peers', without changing anything
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - For each mesh name, returns the node's own public key from C(<key_dir>/<name>.pub) and the
     peers the node holds for that mesh, from its wg-quick config C(<config_dir>/wg-<name>.conf)

@@ -48,6 +48,26 @@ class LabError(Exception):
     pass
 
 
+def _lab_user(user):
+    if user is None or user == "root":
+        return None
+    if not isinstance(user, str) or not re.match(r"^[a-z_][a-z0-9_-]{0,30}$", user):
+        raise LabError("node user %r: use a Linux user name ([a-z_][a-z0-9_-]*)" % (user,))
+    return user
+
+
+def add_sudo_user(container, user):
+    """A login user with passwordless sudo and the lab's SSH key (idempotent)."""
+    script = (
+        'id -u "$1" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$1"\n'
+        'install -d -m 0700 -o "$1" -g "$1" "/home/$1/.ssh"\n'
+        'install -m 0600 -o "$1" -g "$1" /root/.ssh/authorized_keys "/home/$1/.ssh/authorized_keys"\n'
+        'printf "%s ALL=(ALL) NOPASSWD: ALL\\n" "$1" > "/etc/sudoers.d/90-wgmesh-lab-$1"\n'
+        'chmod 0440 "/etc/sudoers.d/90-wgmesh-lab-$1"\n'
+        'visudo -cf "/etc/sudoers.d/90-wgmesh-lab-$1" >/dev/null\n')
+    podman("exec", container, "sh", "-ec", script, "sh", user)
+
+
 def load_scenario(path):
     """Read a scenario file and derive every name and address from it."""
     with open(path) as f:
@@ -69,6 +89,8 @@ def load_scenario(path):
             "lan_gateway": str(lan.network_address + 254),
             "lan_network": "wgmesh-%s-lan-%s" % (name, short),
             "nat": bool(node.get("nat", False)),
+            # Optional non-root login with passwordless sudo (playbooks use become).
+            "user": _lab_user(node.get("user")),
             "lanhost": None if node.get("lanhost", True) is False else {
                 "name": "lanhost-%s" % short,
                 "container": "wgmesh-%s-lanhost-%s" % (name, short),
@@ -254,7 +276,7 @@ def inventory(lab):
         # round trips per task).
         hv = {
             "ansible_host": node["wan_ip"],
-            "ansible_user": "root",
+            "ansible_user": node["user"] or "root",
             "ansible_ssh_private_key_file": SSH_KEY,
             "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
             "ansible_python_interpreter": "/usr/bin/python3",
@@ -266,7 +288,9 @@ def inventory(lab):
     group_vars = {
         "wgmesh_meshes": lab["meshes"],
         "wgmesh_secret": LAB_SECRET,
-        "backhaul_binary_src": os.path.join(REPO, "tests", "backhaul_double", "backhaul-double"),
+        # The test double; WGMESH_BACKHAUL_BIN names a real Backhaul binary for checks by hand.
+        "backhaul_binary_src": os.environ.get("WGMESH_BACKHAUL_BIN")
+        or os.path.join(REPO, "tests", "backhaul_double", "backhaul-double"),
     }
     group_vars.update(lab["vars"])
     return {"all": {"children": {"wgmesh_nodes": {"hosts": hosts}}, "vars": group_vars}}
@@ -321,6 +345,8 @@ def up(lab):
             podman("exec", host["container"], "ip", "route", "replace", "default", "via", node["lan_ip"])
     for node in lab["nodes"]:
         wait_for("systemd in %s" % node["container"], lambda c=node["container"]: systemd_up(c))
+        if node["user"]:
+            add_sudo_user(node["container"], node["user"])
         if node["nat"]:
             install_nat(lab, node)
     isolate(lab, True)

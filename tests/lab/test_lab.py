@@ -34,8 +34,10 @@ def test_inventory_connects_over_ssh_and_carries_the_mesh():
     inv = lab.inventory(lab.load_scenario(SEED))
     hosts = inv["all"]["children"]["wgmesh_nodes"]["hosts"]
     node = hosts["node-tr"]
+    # node-tr is reached as a non-root user with sudo (scenario option `user:`), the others as root.
     assert (node["ansible_host"], node["ansible_user"], node["ansible_ssh_private_key_file"]) == (
-        "172.31.250.12", "root", lab.SSH_KEY)
+        "172.31.250.12", "admin", lab.SSH_KEY)
+    assert hosts["node-ir"]["ansible_user"] == hosts["node-uae"]["ansible_user"] == "root"
     assert (node["ansible_python_interpreter"], node["wgmesh_public_address"]) == ("/usr/bin/python3", "172.31.250.12")
     assert "ansible_connection" not in node  # ssh, Ansible's default
     assert [m["name"] for m in inv["all"]["vars"]["wgmesh_meshes"]] == ["office"]
@@ -73,4 +75,21 @@ def test_bad_scenario_name_is_refused(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text("name: Bad-Name\nwan_subnet: 172.31.1.0/24\nnodes: []\n")
     with pytest.raises(lab.LabError, match="scenario name"):
+        lab.load_scenario(str(bad))
+
+
+def test_node_user_option(tmp_path):
+    """`user:` makes a non-root login (root or absent: root); a bad user name is refused."""
+    good = tmp_path / "users.yml"
+    good.write_text("name: users\nwan_subnet: 172.31.1.0/24\nnodes:\n"
+                    "  - {name: node-a, wan_ip: 172.31.1.11, lan: 192.168.91.0/24, user: admin}\n"
+                    "  - {name: node-b, wan_ip: 172.31.1.12, lan: 192.168.92.0/24, user: root}\n"
+                    "  - {name: node-c, wan_ip: 172.31.1.13, lan: 192.168.93.0/24}\n")
+    users = lab.load_scenario(str(good))
+    assert [n["user"] for n in users["nodes"]] == ["admin", None, None]
+    hosts = lab.inventory(users)["all"]["children"]["wgmesh_nodes"]["hosts"]
+    assert [hosts[n]["ansible_user"] for n in ("node-a", "node-b", "node-c")] == ["admin", "root", "root"]
+    bad = tmp_path / "bad-user.yml"
+    bad.write_text(good.read_text().replace("user: admin", "user: 'x; rm -rf /'"))
+    with pytest.raises(lab.LabError, match="node user"):
         lab.load_scenario(str(bad))

@@ -262,7 +262,7 @@ INVALID = [
     ([mesh(mtu='big')], None, SECRET, ["field 'mtu'", 'whole number']),
     ([mesh(listen_port=70000)], None, SECRET, ["field 'listen_port'"]),
     ([mesh(colour='blue')], None, SECRET, ["mesh 'office'", 'unknown field(s) colour']),
-    ([mesh()], None, None, ['wgmesh_secret', 'at least 16']),
+    ([mesh()], None, None, ['wgmesh_secret', 'openssl rand -hex 24']),
     ([mesh()], None, 'short', ['wgmesh_secret']),
     (['office'], None, SECRET, ["mesh '#0'", 'dictionary']),
 ]
