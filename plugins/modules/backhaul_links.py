@@ -107,6 +107,12 @@ options:
     description: Also enable, start, restart, stop and disable the C(backhaul@) instances.
     type: bool
     default: true
+  unit_content:
+    description:
+      - The content of the C(backhaul@.service) template unit, written to
+        C(<systemd_dir>/backhaul@.service) (0644) when it differs, then systemd is reloaded.
+        Omit it to leave the unit alone (for example on a host with no link left).
+    type: str
   daemon_reload:
     description: Reload systemd even if no drop-in changed (e.g. the C(backhaul@.service) template changed).
     type: bool
@@ -214,6 +220,18 @@ class Links(object):
     def dropin_path(self, instance):
         return os.path.join(self.params['systemd_dir'], unit(instance) + '.d', 'wgmesh.conf')
 
+    def template_unit(self):
+        """Write backhaul@.service when its content is given and differs. True when written."""
+        text = self.params['unit_content']
+        if text is None:
+            return False
+        path = os.path.join(self.params['systemd_dir'], 'backhaul@.service')
+        before = read_file(path)
+        if before == text:
+            return False
+        self.write(path, text, 0o644, before)
+        return True
+
     def mesh_dropin_path(self, mesh):
         return os.path.join(self.params['systemd_dir'], 'wg-quick@wg-%s.service.d' % mesh, 'wgmesh-links.conf')
 
@@ -308,8 +326,9 @@ class Links(object):
         for instance, mesh in meshes.items():
             by_mesh.setdefault(mesh, []).append(instance)
         mesh_dropins_changed = self.mesh_dropins(by_mesh)
+        unit_changed = self.template_unit()
 
-        manage = params['manage_services'] and bool(configs or removed or mesh_dropins_changed)
+        manage = params['manage_services'] and bool(configs or removed or mesh_dropins_changed or unit_changed)
         if manage:
             self.systemctl_bin = self.module.get_bin_path('systemctl', required=True)
             if removed and not self.module.check_mode:
@@ -321,7 +340,7 @@ class Links(object):
             self.remove(self.config_path(instance), existing[instance], masked=True)
             self.remove(self.dropin_path(instance), read_file(self.dropin_path(instance)))
 
-        if manage and (dropins_changed or mesh_dropins_changed or removed or params['daemon_reload']) \
+        if manage and (dropins_changed or mesh_dropins_changed or unit_changed or removed or params['daemon_reload']) \
                 and not self.module.check_mode:
             self.systemctl('daemon-reload')
         started, enabled = [], []
@@ -337,7 +356,7 @@ class Links(object):
                     self.systemctl('restart', *[unit(name) for name in started])
 
         result = dict(
-            changed=bool(changed or removed or started or enabled or mesh_dropins_changed),
+            changed=bool(changed or removed or started or enabled or mesh_dropins_changed or unit_changed),
             instances=sorted(configs),
             changed_instances=changed,
             removed_instances=removed,
@@ -359,6 +378,7 @@ def main():
             log_level=dict(type='str', default='info',
                            choices=['panic', 'fatal', 'error', 'warn', 'info', 'debug', 'trace']),
             manage_services=dict(type='bool', default=True),
+            unit_content=dict(type='str'),
             daemon_reload=dict(type='bool', default=False),
             restart_all=dict(type='bool', default=False),
         ),

@@ -246,3 +246,18 @@ def test_systemctl_failure_is_reported(node, run_module):
     result, dummy = run_module(backhaul_links.main, node.args([SERVER]))
     assert result['failed'] is True
     assert 'not found' in result['msg']
+
+
+def test_template_unit_is_written_once_and_reloads_systemd(node, run_module):
+    unit_text = '[Service]\nExecStart=/usr/local/bin/backhaul -c /etc/backhaul/wgmesh/%i.toml\n'
+    result, _raw = run_module(backhaul_links.main, node.args([SERVER], unit_content=unit_text))
+    assert result['changed']
+    assert (node.systemd_dir / 'backhaul@.service').read_text() == unit_text
+    assert ['daemon-reload'] in node.mutating_calls()
+    result, _raw = run_module(backhaul_links.main, node.args([SERVER], unit_content=unit_text))
+    assert result['changed'] is False
+    assert ['daemon-reload'] not in node.mutating_calls()
+    result, _raw = run_module(backhaul_links.main, node.args([SERVER], unit_content=unit_text + 'Restart=always\n'),
+                              check_mode=True, diff=True)
+    assert result['changed'] and (node.systemd_dir / 'backhaul@.service').read_text() == unit_text
+    assert any(d['after_header'].endswith('backhaul@.service') for d in result['diff'])
