@@ -13,10 +13,10 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.smite.wgmesh.plugins.module_utils.peer_keys import choose_peer_keys, pending_report
-from ansible_collections.smite.wgmesh.plugins.module_utils.planner import (
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import (
     PlanError, host_plan, peers_outside, plan_meshes, plan_summary,
 )
-from ansible_collections.smite.wgmesh.plugins.module_utils.status import (
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.status import (
     build_report, collect, report_markdown, report_text,
 )
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 smite.wgmesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of playbooks/rotate_keys.yml, over module_utils/rotation.py."""
+"""Filters of playbooks/rotate_keys.yml, over plugin_utils/rotation.py."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.smite.wgmesh.plugins.filter.mesh import require_plan
-from ansible_collections.smite.wgmesh.plugins.module_utils.rotation import (
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.rotation import (
     RotationError, link_problems, live_peer_keys, rotation_report, rotation_request,
 )
 

@@ -16,7 +16,7 @@ import html
 import math
 import time
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.status import HEADERS, _rows, _size
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.status import HEADERS, _rows, _size
 
 STATES = ('up', 'degraded', 'down')
 # Line colour and pattern per state: the pattern and the label text carry the state too, so

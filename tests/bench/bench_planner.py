@@ -10,7 +10,7 @@ slow planner from a busy machine (other jobs on the same cores inflate `best s` 
 import sys
 import time
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.planner import plan_meshes
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import plan_meshes
 
 CASES = [
     # (label, node count, topology, transport)

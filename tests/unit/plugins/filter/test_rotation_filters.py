@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 smite.wgmesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The rotation filters read what the plays registered and hand over to module_utils/rotation."""
+"""The rotation filters read what the plays registered and hand over to plugin_utils/rotation."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -10,7 +10,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.smite.wgmesh.plugins.filter.rotation import FilterModule
-from ansible_collections.smite.wgmesh.plugins.module_utils.planner import plan_meshes
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import plan_meshes
 
 FILTERS = FilterModule().filters()
 INVENTORY = {'node-ir': {'public_address': '203.0.113.1'}, 'node-tr': {'public_address': '203.0.113.2'}}

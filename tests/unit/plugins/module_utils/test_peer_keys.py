@@ -16,7 +16,7 @@ from ansible_collections.smite.wgmesh.plugins.module_utils.peer_keys import (
     choose_peer_keys, config_peers, held_key, is_public_key, known_peers, last_known_key, live_peers,
     pending_report, plans_peer,
 )
-from ansible_collections.smite.wgmesh.plugins.module_utils.planner import (
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import (
     host_plan, peer_public_keys, peers_outside, plan_meshes,
 )
 

@@ -15,8 +15,8 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.smite.wgmesh.plugins.filter.status_page import FilterModule
-from ansible_collections.smite.wgmesh.plugins.module_utils.planner import plan_meshes
-from ansible_collections.smite.wgmesh.plugins.module_utils.status import build_report, report_text
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import plan_meshes
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.status import build_report, report_text
 from ansible_collections.smite.wgmesh.plugins.plugin_utils import status_page
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.status_page import (
     BOX_H, BOX_W, layout, link_label, render_page, validate_report,

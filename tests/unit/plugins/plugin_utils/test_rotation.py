@@ -8,8 +8,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.planner import plan_meshes
-from ansible_collections.smite.wgmesh.plugins.module_utils.rotation import (
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import plan_meshes
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.rotation import (
     RotationError, link_problems, live_peer_keys, rotation_report, rotation_request,
 )
 

@@ -7,7 +7,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.smite.wgmesh.plugins.module_utils.systemd_units import parse_show
-from ansible_collections.smite.wgmesh.plugins.module_utils.tables import markdown_table, text_table
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.tables import markdown_table, text_table
 
 HANDSHAKE_DOWN_AFTER = 180  # seconds: WireGuard rekeys every 120 s, keepalive is 25 s
 # A link still up is degraded (state 'degraded') when a direction lost pings or its last

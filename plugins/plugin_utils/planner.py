@@ -20,7 +20,7 @@ import math
 import re
 import zlib
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.tables import text_table
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.tables import text_table
 
 try:
     import netaddr

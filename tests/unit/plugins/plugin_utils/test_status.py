@@ -8,8 +8,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.planner import plan_meshes
-from ansible_collections.smite.wgmesh.plugins.module_utils.status import (
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import plan_meshes
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.status import (
     build_report, collect, parse_systemctl_show, report_markdown, report_text,
 )
 

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.planner import (
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import (
     PlanError, SECRET_MIN_BITS, plan_meshes, secret_bits, secret_problem,
 )
 

@@ -10,7 +10,7 @@ import copy
 
 import pytest
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.planner import (
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import (
     DEFAULT_MTU, KEEPALIVE, TUNNEL_PORT_RANGES, PlanError, _PortAllocator, default_listen_port, host_plan,
     link_token, plan_meshes,
 )

@@ -15,8 +15,8 @@ __metaclass__ = type
 import hashlib
 import json
 
-from ansible_collections.smite.wgmesh.plugins.module_utils import planner
-from ansible_collections.smite.wgmesh.plugins.module_utils.planner import plan_meshes
+from ansible_collections.smite.wgmesh.plugins.plugin_utils import planner
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import plan_meshes
 
 SECRET = 'golden-secret-0123456789'
 INVENTORY = {

@@ -10,8 +10,8 @@ Pure Python, no Ansible runtime needed. Only public keys ever pass through here.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.status import HANDSHAKE_DOWN_AFTER, live_peer
-from ansible_collections.smite.wgmesh.plugins.module_utils.tables import text_table
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.status import HANDSHAKE_DOWN_AFTER, live_peer
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.tables import text_table
 
 FINGERPRINT_CHARS = 12
 

@@ -9,7 +9,7 @@ __metaclass__ = type
 import netaddr
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.planner import plan_meshes
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import plan_meshes
 
 SECRET = 'property-secret-0123456789'
 
