@@ -12,7 +12,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import base64
-import ipaddress
+import functools
 import json
 import os
 import re
@@ -27,6 +27,8 @@ REPO = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
 
 import lab as lablib  # noqa: E402  pylint: disable=wrong-import-position
+
+names = lablib.names  # the collection's naming rules (interface, unit and link names)
 
 # docs/plan-format.md: where wg_keypair keeps <mesh>.key / <mesh>.pub on a node.
 KEY_DIR = "/etc/wireguard/wgmesh"
@@ -80,33 +82,36 @@ def node_by_name(lab, name):
     return next(n for n in lab["nodes"] if n["name"] == name)
 
 
+@functools.lru_cache(maxsize=None)
+def _planned(mesh_json):
+    scenario = lablib.load_scenario(os.environ["WGMESH_LAB_SCENARIO"])
+    mesh = json.loads(mesh_json)
+    return lablib.mesh_plan(scenario, [mesh])[mesh["name"]]
+
+
+def mesh_plan(mesh):
+    """The planner's plan of one mesh of the lab (as given: a test may change it)."""
+    return _planned(json.dumps(mesh, sort_keys=True))
+
+
 def overlay_address(mesh, node):
-    """Overlay address the planner gives `node` when `overlay_ips` does not set one:
-    host number = position in `nodes` + 1 (see docs/plan-format.md)."""
-    explicit = (mesh.get("overlay_ips") or {}).get(node)
-    if explicit:
-        return explicit
-    net = ipaddress.ip_network(mesh["overlay_subnet"])
-    return str(net.network_address + mesh["nodes"].index(node) + 1)
+    """The overlay address the planner gives `node` in `mesh`."""
+    return mesh_plan(mesh)["nodes"][node]["address"]
 
 
 def overlay_cidr(mesh, node):
     """The node's planned interface address with the overlay's prefix length (wg-quick Address=)."""
-    return "%s/%d" % (overlay_address(mesh, node), ipaddress.ip_network(mesh["overlay_subnet"]).prefixlen)
+    return mesh_plan(mesh)["nodes"][node]["address_cidr"]
 
 
 def planned_peers(mesh, node):
-    """Nodes `node` has as WireGuard peers: everyone in a full mesh; in hub-spoke the hub has
-    every spoke and a spoke only the hub."""
-    others = [n for n in mesh["nodes"] if n != node]
-    if mesh.get("topology") == "hub-spoke" and node != mesh["hub"]:
-        return [mesh["hub"]]
-    return others
+    """Nodes `node` has as WireGuard peers in the plan."""
+    return [peer["node"] for peer in mesh_plan(mesh)["nodes"][node]["peers"]]
 
 
 def remote_lans(mesh, node):
-    """LANs `node` must route over the mesh: every other member's (hub-spoke too, via the hub)."""
-    return sorted(mesh["lan_subnets"][n] for n in mesh["nodes"] if n != node)
+    """LANs `node` must route over the mesh, as planned."""
+    return sorted(mesh_plan(mesh)["nodes"][node]["routes"])
 
 
 def ping(host, address, count=1, timeout=3):

@@ -13,12 +13,12 @@ __metaclass__ = type
 import itertools
 import re
 
-from labtest import (CONFIG_DIR, KEY_DIR, ipv4_addresses, isolation_drops, link, node_by_name, observed_source,
+from labtest import (CONFIG_DIR, KEY_DIR, ipv4_addresses, isolation_drops, link, names, node_by_name, observed_source,
                      overlay_address, overlay_cidr, peers, ping, planned_peers, private_key, public_key, remote_lans, routes_via, wait_ping)
 
 
 def _iface(mesh):
-    return "wg-%s" % mesh["name"]
+    return names.interface(mesh["name"])
 
 
 def test_host_isolation_drops_lan_traffic_routed_by_the_host(lab, nodes, isolated):

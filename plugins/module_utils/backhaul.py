@@ -12,6 +12,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.smite.wgmesh.plugins.module_utils import names
+
 # First line of every file we write; it is how pruning recognises our files, so a
 # mesh name that prefixes another ("office" / "office.x") can never be confused.
 MARKER = "# Managed by smite.wgmesh (backhaul link), do not edit. mesh="
@@ -19,11 +21,9 @@ DEFAULT_TOKEN = "musix"
 MIN_TOKEN_LENGTH = 16
 MASK = "********"
 
-# Used as a file name and as a systemd instance name (%i), where only these
-# characters need no escaping.
-_NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,200}$")
-# Printable ASCII without quote or backslash: written verbatim in a TOML string.
-_TOKEN_RE = re.compile(r'^[\x21\x23-\x5b\x5d-\x7e]+$')
+# Printable ASCII without spaces (toml_value() escapes quotes and backslashes).
+_TOKEN_RE = re.compile(r'^[\x21-\x7e]+$')
+_TOML_ESCAPES = {'"': '\\"', '\\': '\\\\', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r'}
 _REMOTE_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
 _TOKEN_LINE_RE = re.compile(r'^(token\s*=\s*)".*"$', re.MULTILINE)
 LOG_LEVELS = ("panic", "fatal", "error", "warn", "info", "debug", "trace")
@@ -42,23 +42,20 @@ def _port(link, key):
 
 def validate_link(link):
     """Raise BackhaulError unless link is a well-formed plan link entry."""
-    instance = link.get("instance")
-    if not isinstance(instance, str) or not _NAME_RE.match(instance):
-        raise BackhaulError("link instance %r: must match %s (file and systemd instance name)"
-                            % (instance, _NAME_RE.pattern))
-    mesh = link.get("mesh")
-    if not isinstance(mesh, str) or not _NAME_RE.match(mesh) or not instance.startswith(mesh + "."):
-        raise BackhaulError("link %s: mesh %r must be a plain name and prefix the instance" % (instance, mesh))
+    instance, mesh, peer = link.get("instance"), link.get("mesh"), link.get("peer")
+    if not names.is_mesh_name(mesh) or not names.is_node_name(peer) or instance != names.link_instance(mesh, peer):
+        raise BackhaulError("link instance %r: must be <mesh>.<peer> of a mesh name (%s) and a node name (%s), "
+                            "got mesh %r, peer %r" % (instance, names.MESH_NAME_HELP, names.NODE_NAME_HELP, mesh, peer))
     token = link.get("token")
     if not isinstance(token, str) or not _TOKEN_RE.match(token):
-        raise BackhaulError("link %s: token must be printable ASCII without quotes or backslashes" % instance)
+        raise BackhaulError("link %s: token must be printable ASCII without spaces" % instance)
     if token == DEFAULT_TOKEN or len(token) < MIN_TOKEN_LENGTH:
         raise BackhaulError("link %s: token is Backhaul's default or shorter than %d characters"
                             % (instance, MIN_TOKEN_LENGTH))
     _port(link, "bind_port")
     mode = link.get("mode")
     if mode == "server":
-        _port(link, "listen_port")
+        _port(link, "loopback_port")
         _port(link, "target_port")
     elif mode == "client":
         match = _REMOTE_RE.match(link.get("remote") or "")
@@ -68,39 +65,48 @@ def validate_link(link):
         raise BackhaulError("link %s: mode must be server or client, got %r" % (instance, mode))
 
 
+def toml_value(value):
+    """One TOML value: a bool, an int, a basic string (escaped as TOML requires) or a list of them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[%s]" % ", ".join(toml_value(item) for item in value)
+    return '"%s"' % "".join(_TOML_ESCAPES.get(char) or ("\\u%04x" % ord(char) if ord(char) < 0x20 or char == "\x7f"
+                                                         else char) for char in value)
+
+
 def render_config(link, log_level="info"):
     """The TOML text of one link. validate_link() first."""
-    if log_level not in LOG_LEVELS:
-        raise BackhaulError("log_level must be one of %s" % ", ".join(LOG_LEVELS))
-    lines = [MARKER + link["mesh"]]
     if link["mode"] == "server":
-        lines += [
-            "[server]",
-            'bind_addr = "0.0.0.0:%d"' % link["bind_port"],
-            'transport = "udp"',
-            'token = "%s"' % link["token"],
+        table = [
+            ("bind_addr", "0.0.0.0:%d" % link["bind_port"]),
+            ("transport", "udp"),
+            ("token", link["token"]),
             # Upstream's udp sample values, written out so an upstream default change
             # does not silently change the tunnel.
-            "heartbeat = 20",
-            "channel_size = 2048",
-            "sniffer = false",
-            "web_port = 0",
-            "skip_optz = true",
-            'log_level = "%s"' % log_level,
-            'ports = ["127.0.0.1:%d=127.0.0.1:%d"]' % (link["listen_port"], link["target_port"]),
+            ("heartbeat", 20),
+            ("channel_size", 2048),
+            ("sniffer", False),
+            ("web_port", 0),
+            ("skip_optz", True),
+            ("log_level", log_level),
+            ("ports", ["127.0.0.1:%d=127.0.0.1:%d" % (link["loopback_port"], link["target_port"])]),
         ]
     else:
-        lines += [
-            "[client]",
-            'remote_addr = "%s"' % link["remote"],
-            'transport = "udp"',
-            'token = "%s"' % link["token"],
-            "retry_interval = 1",
-            "sniffer = false",
-            "web_port = 0",
-            "skip_optz = true",
-            'log_level = "%s"' % log_level,
+        table = [
+            ("remote_addr", link["remote"]),
+            ("transport", "udp"),
+            ("token", link["token"]),
+            ("retry_interval", 1),
+            ("sniffer", False),
+            ("web_port", 0),
+            ("skip_optz", True),
+            ("log_level", log_level),
         ]
+    lines = [MARKER + link["mesh"], "[%s]" % link["mode"]]
+    lines += ["%s = %s" % (key, toml_value(value)) for key, value in table]
     return "\n".join(lines) + "\n"
 
 
@@ -114,14 +120,23 @@ def render_dropin(mesh):
     (docs/health.md), so the instance must not start before wg-quick: After= orders it,
     Wants= brings the interface up first when the link alone is started.
     """
-    unit = "wg-quick@wg-%s.service" % mesh
-    return ("%s\n[Unit]\nAfter=%s\nWants=%s\nPartOf=%s\n" % (DROPIN_MARKER, unit, unit, unit))
+    unit = names.mesh_unit(mesh)
+    return render_unit([("Unit", [("After", unit), ("Wants", unit), ("PartOf", unit)])])
 
 
 def render_mesh_dropin(instances):
     """systemd drop-in of a mesh's wg-quick@ unit: starting the interface (at boot, by hand or
     by a restart) starts every link of the mesh; their own drop-ins order them after it."""
-    return "%s\n[Unit]\nWants=%s\n" % (DROPIN_MARKER, " ".join("backhaul@%s.service" % name for name in instances))
+    return render_unit([("Unit", [("Wants", " ".join(names.link_unit(name) for name in instances))])])
+
+
+def render_unit(sections):
+    """A systemd unit file or drop-in of ours: [(section, [(key, value)])] under the marker line."""
+    lines = [DROPIN_MARKER]
+    for section, entries in sections:
+        lines.append("[%s]" % section)
+        lines += ["%s=%s" % entry for entry in entries]
+    return "\n".join(lines) + "\n"
 
 
 def mask_token(text, mask=MASK):
@@ -146,6 +161,8 @@ def plan_files(links, existing, meshes=(), prune_all=False, log_level="info"):
     when prune_all is set; anything else in the directory is left alone.
     Returns {"configs": {instance: text}, "changed": [...], "removed": [...]}.
     """
+    if log_level not in LOG_LEVELS:
+        raise BackhaulError("log_level must be one of %s" % ", ".join(LOG_LEVELS))
     configs, scope = {}, set(meshes)
     for link in links:
         validate_link(link)

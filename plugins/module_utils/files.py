@@ -37,10 +37,18 @@ def write_atomic(path, content, mode):
         os.close(dir_fd)
 
 
+def write_file(path, content, mode, dir_mode=0o755):
+    """write_atomic(), making the missing parent directories first (``dir_mode``)."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, dir_mode)
+    write_atomic(path, content, mode)
+
+
 def read_file(path):
-    """The whole text of a file, or None when it cannot be read (missing, a directory...)."""
+    """The whole text of a file, or None when it cannot be read (missing, a directory, not text...)."""
     try:
         with open(path) as handle:
             return handle.read()
-    except (IOError, OSError):
+    except (IOError, OSError, ValueError):
         return None

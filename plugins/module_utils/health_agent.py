@@ -27,15 +27,16 @@ import sys
 import time
 
 try:
-    from ansible_collections.smite.wgmesh.plugins.module_utils import files, health, systemd_units, wg_dump
+    from ansible_collections.smite.wgmesh.plugins.module_utils import files, health, names, systemd_units, wg_dump
 except ImportError:  # on a node: the role installs these modules beside this file
     import files
     import health
+    import names
     import systemd_units
     import wg_dump
 
 # The files of the program on a node: this one and the modules it imports.
-PROGRAM_MODULES = (files, health, systemd_units, wg_dump)
+PROGRAM_MODULES = (files, health, names, systemd_units, wg_dump)
 C_LOCALE = dict(os.environ, LC_ALL='C', LANG='C')
 PING_COUNT, PING_TIMEOUT = 3, 1
 
@@ -57,17 +58,9 @@ def run(argv):
 
 def read_json(path, default):
     try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (IOError, OSError, ValueError):
+        return json.loads(files.read_file(path) or '')
+    except ValueError:
         return default
-
-
-def write_file(path, text, mode):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    files.write_atomic(path, text, mode)
 
 
 class Agent(object):
@@ -79,14 +72,14 @@ class Agent(object):
         self.health = health.Health(config, read_json(config['state_file'], {}).get('health'))
 
     def units(self):
-        names = []
+        units = []
         for mesh in self.health.meshes:
-            names.append(systemd_units.mesh_unit(mesh['interface']))
-            names.extend(systemd_units.link_unit(peer['backhaul']['instance'])
+            units.append(names.mesh_unit(mesh['mesh']))
+            units.extend(names.link_unit(peer['backhaul']['instance'])
                          for peer in mesh['peers'] if peer.get('backhaul'))
-        if not names:
+        if not units:
             return {}
-        _rc, out = self.run(['systemctl', 'show', '--property=Id,ActiveState', '--'] + names)
+        _rc, out = self.run(['systemctl', 'show', '--property=Id,ActiveState', '--'] + units)
         return dict((unit, fields.get('ActiveState')) for unit, fields in systemd_units.parse_show(out).items())
 
     def watched(self):
@@ -102,11 +95,11 @@ class Agent(object):
         for mesh in self.health.meshes:
             iface = mesh['interface']
             seen = observations[mesh['mesh']] = {
-                'unit': states.get(systemd_units.mesh_unit(iface)),
+                'unit': states.get(names.mesh_unit(mesh['mesh'])),
                 'interface': os.path.isdir(os.path.join(self.sys_class_net, iface)),
                 'dump': None, 'ping': {},
                 'backhaul': dict((peer['backhaul']['instance'],
-                                  states.get(systemd_units.link_unit(peer['backhaul']['instance'])))
+                                  states.get(names.link_unit(peer['backhaul']['instance'])))
                                  for peer in mesh['peers'] if peer.get('backhaul')),
             }
             if not seen['interface']:
@@ -145,10 +138,10 @@ class Agent(object):
         usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
         agent = {'wall': time.time(), 'duration': time.monotonic() - started,
                  'cpu': sum(u.ru_utime + u.ru_stime for u in usage)}
-        write_file(self.config['metrics_file'], health.render_metrics(self.health, agent), 0o644)
+        files.write_file(self.config['metrics_file'], health.render_metrics(self.health, agent), 0o644)
         state = {'updated': int(agent['wall']), 'interval': self.health.settings['interval'],
                  'report': self.health.report(), 'health': self.health.state}
-        write_file(self.config['state_file'], json.dumps(state, sort_keys=True) + '\n', 0o644)
+        files.write_file(self.config['state_file'], json.dumps(state, sort_keys=True) + '\n', 0o644)
         return repairs
 
 

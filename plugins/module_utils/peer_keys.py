@@ -33,9 +33,10 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.smite.wgmesh.plugins.module_utils import names
+
 # A WireGuard key: base64 of 32 bytes (the last character carries 4 bits, the rest zero).
 KEY_RE = re.compile(r'^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=$')
-NODE_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
 FINGERPRINT_CHARS = 12
 
 SOURCE_PLAY = 'play'
@@ -84,7 +85,7 @@ def config_peers(text):
             continue
         if line.startswith('#'):
             name = line[1:].strip()
-            if peer['_fresh'] and NODE_RE.match(name):
+            if peer['_fresh'] and names.is_node_name(name):
                 peer['node'] = name
             peer['_fresh'] = False
             continue

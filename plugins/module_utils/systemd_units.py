@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 smite.wgmesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""systemd helpers shared by the modules, the status report and the health agent (pure Python)."""
+"""The `systemctl show` parser shared by the modules, the status report and the health agent (pure Python)."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -19,12 +19,3 @@ def parse_show(text):
             units[fields['Id']] = fields
     return units
 
-
-def mesh_unit(interface):
-    """The wg-quick unit that brings a mesh interface up."""
-    return 'wg-quick@%s.service' % interface
-
-
-def link_unit(instance):
-    """The Backhaul unit of one link, `<mesh>.<peer>`."""
-    return 'backhaul@%s.service' % instance

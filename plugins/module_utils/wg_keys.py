@@ -22,10 +22,9 @@ __metaclass__ = type
 import base64
 import binascii
 import os
-import re
 import stat
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.files import write_atomic
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file, write_atomic
 
 try:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -43,8 +42,6 @@ DIR_MODE = 0o700
 # Not valid base64 key material, so it can never be mistaken for a real key.
 CHECK_MODE_PLACEHOLDER = '(check mode placeholder, no key yet)'
 
-# Mesh names become file names and wg-quick interface names (wg-<name>).
-_NAME_RE = re.compile(r'^[A-Za-z0-9_=+.-]{1,64}$')
 _BOOL_STRINGS = {
     'yes': True, 'on': True, 'true': True, '1': True,
     'no': False, 'off': False, 'false': False, '0': False,
@@ -94,11 +91,6 @@ def public_key_from_private(private_key, wg_pubkey=None):
     return public_key
 
 
-def is_valid_name(name):
-    """True if name is usable as a key file name (and a wg-quick interface suffix)."""
-    return isinstance(name, str) and bool(_NAME_RE.match(name)) and name not in ('.', '..')
-
-
 def rotate_names(rotate, names):
     """Normalise the ``rotate`` option to the set of names to rotate.
 
@@ -138,15 +130,6 @@ def describe(state):
     if state is None:
         return 'absent'
     return 'present, mode %04o, owner %d:%d' % state
-
-
-def read_text(path):
-    """Stripped content of a file, or None when it does not exist."""
-    try:
-        with open(path, 'r') as handle:
-            return handle.read().strip()
-    except FileNotFoundError:
-        return None
 
 
 def _wanted_owner():
@@ -234,7 +217,7 @@ def ensure_keypair(key_dir, name, rotate, check_mode, wg_pubkey=None):
     owner = _wanted_owner()
 
     key_state = file_state(key_path)
-    current = read_text(key_path) if key_state is not None else None
+    current = (read_file(key_path) or '').strip() if key_state is not None else None
     if current is not None and not is_valid_key(current):
         change.warnings.append('%s does not hold a valid WireGuard key; replacing it' % key_path)
         current = None
@@ -262,7 +245,7 @@ def ensure_keypair(key_dir, name, rotate, check_mode, wg_pubkey=None):
             _fix(key_path, KEY_MODE, owner)
 
     pub_state = file_state(pub_path)
-    pub_current = read_text(pub_path) if pub_state is not None else None
+    pub_current = (read_file(pub_path) or '').strip() if pub_state is not None else None
     if pub_current != public_key:
         note = ', content updated' if pub_state is not None else ''
         change.record(pub_path, pub_state, _after_state(PUB_MODE, owner, None), note)

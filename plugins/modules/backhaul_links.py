@@ -65,7 +65,7 @@ options:
         description: Backhaul port P; a server binds C(0.0.0.0:P) on TCP and UDP.
         type: int
         required: true
-      listen_port:
+      loopback_port:
         description: Server only. Loopback port L of the C(ports) listener (the WireGuard endpoint C(127.0.0.1:L)).
         type: int
       target_port:
@@ -185,6 +185,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.smite.wgmesh.plugins.module_utils.backhaul import (
     DROPIN_MARKER,
+    LOG_LEVELS,
     MASK,
     BackhaulError,
     mask_token,
@@ -192,8 +193,9 @@ from ansible_collections.smite.wgmesh.plugins.module_utils.backhaul import (
     render_dropin,
     render_mesh_dropin,
 )
-from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file, write_atomic
-from ansible_collections.smite.wgmesh.plugins.module_utils.systemd_units import link_unit as unit, parse_show
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file, write_file
+from ansible_collections.smite.wgmesh.plugins.module_utils.names import link_unit as unit, mesh_unit
+from ansible_collections.smite.wgmesh.plugins.module_utils.systemd_units import parse_show
 
 LINK_SPEC = dict(
     instance=dict(type='str', required=True),
@@ -201,7 +203,7 @@ LINK_SPEC = dict(
     peer=dict(type='str'),
     mode=dict(type='str', required=True, choices=['server', 'client']),
     bind_port=dict(type='int', required=True),
-    listen_port=dict(type='int'),
+    loopback_port=dict(type='int'),
     target_port=dict(type='int'),
     remote=dict(type='str'),
     token=dict(type='str', required=True, no_log=True),
@@ -233,7 +235,7 @@ class Links(object):
         return True
 
     def mesh_dropin_path(self, mesh):
-        return os.path.join(self.params['systemd_dir'], 'wg-quick@wg-%s.service.d' % mesh, 'wgmesh-links.conf')
+        return os.path.join(self.params['systemd_dir'], mesh_unit(mesh) + '.d', 'wgmesh-links.conf')
 
     def mesh_dropins(self, by_mesh):
         """Write the wg-quick@ drop-in of every mesh with links; remove ours where a mesh in
@@ -273,10 +275,8 @@ class Links(object):
         self.diffs.append(dict(before_header=path, after_header=path, before=shown_before, after=shown_after))
         if self.module.check_mode:
             return
-        directory = os.path.dirname(path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o700 if masked else 0o755)
-        write_atomic(path, text, mode)  # via a 0600 temporary file: tokens never readable by others
+        # via a 0600 temporary file: tokens are never readable by others
+        write_file(path, text, mode, dir_mode=0o700 if masked else 0o755)
 
     def remove(self, path, before, masked=False):
         if before is None:
@@ -376,7 +376,7 @@ def main():
             meshes=dict(type='list', elements='str', default=[]),
             prune_all=dict(type='bool', default=False),
             log_level=dict(type='str', default='info',
-                           choices=['panic', 'fatal', 'error', 'warn', 'info', 'debug', 'trace']),
+                           choices=list(LOG_LEVELS)),
             manage_services=dict(type='bool', default=True),
             unit_content=dict(type='str'),
             daemon_reload=dict(type='bool', default=False),

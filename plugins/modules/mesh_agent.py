@@ -77,7 +77,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.smite.wgmesh.plugins.module_utils import health_agent
-from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file, write_atomic
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file, write_file
 
 
 def program_files(lib_dir):
@@ -118,10 +118,7 @@ def main():
             if not present:
                 os.unlink(path)
                 continue
-            directory = os.path.dirname(path)
-            if not os.path.isdir(directory):
-                os.makedirs(directory, 0o755)
-            write_atomic(path, wanted[path], 0o644)
+            write_file(path, wanted[path], 0o644)
     module.exit_json(**result)
 
 

@@ -81,7 +81,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file, write_atomic
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file, write_file
 
 
 def current(path):
@@ -114,10 +114,7 @@ def main():
         changed.append(path)
         diffs.append(dict(before_header=path, after_header=path, before=content or '', after=item['content']))
         if not module.check_mode:
-            directory = os.path.dirname(path)
-            if not os.path.isdir(directory):
-                os.makedirs(directory, 0o755)
-            write_atomic(path, item['content'], mode)
+            write_file(path, item['content'], mode)
     result = dict(changed=bool(changed), written=changed)
     if module._diff and diffs:
         result['diff'] = diffs

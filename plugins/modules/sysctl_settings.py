@@ -99,11 +99,11 @@ missing:
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file, write_file
 from ansible_collections.smite.wgmesh.plugins.module_utils.sysctl import (
     SysctlError, apply_live, key_path, plan_live, render_file,
 )
@@ -112,11 +112,7 @@ PROC_SYS = '/proc/sys'
 
 
 def _read(path):
-    try:
-        with open(os.path.join(PROC_SYS, path)) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
+    return read_file(os.path.join(PROC_SYS, path))
 
 
 def _write(path, value):
@@ -127,17 +123,6 @@ def _write(path, value):
 def _writable(path):
     # access(2) reports EROFS for a read-only mount, even to root.
     return os.access(os.path.join(PROC_SYS, path), os.W_OK)
-
-
-def _write_file(module, path, content):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.wgmesh-sysctl.')
-    with os.fdopen(fd, 'w') as handle:
-        handle.write(content)
-    os.chmod(tmp, 0o644)
-    module.atomic_move(tmp, path)
 
 
 def main():
@@ -171,7 +156,7 @@ def main():
             result['file_changed'] = True
             diffs.append(dict(before=current or '', after=wanted, before_header=path, after_header=path))
             if not module.check_mode:
-                _write_file(module, path, wanted)
+                write_file(path, wanted, 0o644)
 
     to_write, missing = plan_live(settings, _read)
     result['missing'] = missing

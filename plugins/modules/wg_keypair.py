@@ -127,11 +127,11 @@ other_names:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.smite.wgmesh.plugins.module_utils.names import MESH_NAME_HELP, is_mesh_name
 from ansible_collections.smite.wgmesh.plugins.module_utils.wg_keys import (
     WgKeyError,
     ensure_key_dir,
     ensure_keypair,
-    is_valid_name,
     other_key_names,
     remove_keypair,
     rotate_names,
@@ -152,9 +152,9 @@ def main():
     key_dir = module.params['key_dir']
     check_mode = module.check_mode
 
-    bad = [name for name in names if not is_valid_name(name)]
+    bad = [name for name in names if not is_mesh_name(name)]
     if bad:
-        module.fail_json(msg='invalid names (allowed: letters, digits, _=+.-): %s' % ', '.join(bad))
+        module.fail_json(msg='not mesh names (%s): %s' % (MESH_NAME_HELP, ', '.join(bad)))
     try:
         to_rotate = rotate_names(module.params['rotate'], names)
     except ValueError as exc:

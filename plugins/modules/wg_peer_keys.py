@@ -124,17 +124,10 @@ from ansible_collections.smite.wgmesh.plugins.module_utils.peer_keys import (
     known_peers,
     live_peers,
 )
-from ansible_collections.smite.wgmesh.plugins.module_utils.wg_keys import is_valid_name
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file
+from ansible_collections.smite.wgmesh.plugins.module_utils.names import MESH_NAME_HELP, interface, is_mesh_name
 
 _C_LOCALE = {'LC_ALL': 'C', 'LANG': 'C'}
-
-
-def _read(path):
-    try:
-        with open(path, 'r') as handle:
-            return handle.read()
-    except (IOError, OSError, UnicodeDecodeError):
-        return None
 
 
 def main():
@@ -148,21 +141,21 @@ def main():
         supports_check_mode=True,
     )
     names = module.params['names']
-    bad = [name for name in names if not is_valid_name(name)]
+    bad = [name for name in names if not is_mesh_name(name)]
     if bad:
-        module.fail_json(msg='invalid names (allowed: letters, digits, _=+.-): %s' % ', '.join(bad))
+        module.fail_json(msg='not mesh names (%s): %s' % (MESH_NAME_HELP, ', '.join(bad)))
 
     public_keys, peers = {}, {}
     wg = module.get_bin_path('wg') if module.params['peers'] else None
     for name in names:
-        own = (_read(os.path.join(module.params['key_dir'], name + '.pub')) or '').strip()
+        own = (read_file(os.path.join(module.params['key_dir'], name + '.pub')) or '').strip()
         if is_public_key(own):
             public_keys[name] = own
         if not module.params['peers']:
             peers[name] = []
             continue
-        iface = 'wg-' + name
-        config = config_peers(_read(os.path.join(module.params['config_dir'], iface + '.conf')))
+        iface = interface(name)
+        config = config_peers(read_file(os.path.join(module.params['config_dir'], iface + '.conf')))
         live = []
         if wg and os.path.exists(os.path.join('/sys/class/net', iface)):
             rc, out, dummy = module.run_command([wg, 'show', iface, 'allowed-ips'], environ_update=_C_LOCALE)

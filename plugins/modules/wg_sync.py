@@ -160,6 +160,7 @@ import socket
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file
 from ansible_collections.smite.wgmesh.plugins.module_utils.wg_dump import parse_dump
 from ansible_collections.smite.wgmesh.plugins.module_utils.wg_keys import (
     WgKeyError, public_key_from_private,
@@ -244,11 +245,6 @@ class Syncer(object):
         return added, planned_removals + [r for r in removed if r not in planned_removals]
 
 
-def read_text(path):
-    with open(path) as handle:
-        return handle.read()
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -270,10 +266,11 @@ def main():
             module.exit_json(**result)
         module.fail_json(msg=what, **result)
 
-    if not os.path.exists(config):
+    text = read_file(config)
+    if text is None:
         absent('config %s does not exist' % config)
     try:
-        desired = parse_config(read_text(config))
+        desired = parse_config(text)
     except (ConfigError, ValueError) as exc:
         module.fail_json(msg='cannot parse %s: %s' % (config, to_native(exc)), **result)
 
@@ -285,9 +282,10 @@ def main():
         absent('interface %s is not up (wg-quick@%s brings it up)' % (iface, iface))
     private_key = None
     if key_file is not None:
-        if not os.path.exists(key_file):
+        private_key = read_file(key_file)
+        if private_key is None:
             absent('key file %s does not exist' % key_file)
-        private_key = read_text(key_file).strip()
+        private_key = private_key.strip()
         module.no_log_values.add(private_key)
 
     syncer = Syncer(module)

@@ -20,6 +20,7 @@ import math
 import re
 import zlib
 
+from ansible_collections.smite.wgmesh.plugins.module_utils import names
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.tables import text_table
 
 try:
@@ -34,10 +35,6 @@ MESH_KEYS = frozenset((
     'name', 'nodes', 'lan_subnets', 'overlay_subnet', 'topology', 'hub', 'mtu',
     'transport', 'listen_port', 'overlay_ips',
 ))
-# Mesh names become `wg-<name>` (wg-quick allows 15 chars of [a-zA-Z0-9_=+.-]) and part of
-# systemd instance names `backhaul@<mesh>.<node>`, where '=', '+' and '.' would be ambiguous.
-MESH_NAME_RE = re.compile(r'^[A-Za-z0-9_-]{1,12}$')
-NODE_NAME_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
 MTU_MIN, MTU_MAX = 1280, 1420  # 1280: IPv6 minimum; 1420: 1500 - 80 (WireGuard over IPv6)
 DEFAULT_MTU = 1280
 KEEPALIVE = 25  # Backhaul drops UDP flows idle for 60 s; keep both ends talking
@@ -156,9 +153,8 @@ class _MeshChecker:
         unknown = sorted(set(raw) - MESH_KEYS)
         if unknown:
             self.error('unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(MESH_KEYS))))
-        if not isinstance(self.name, str) or not MESH_NAME_RE.match(self.name):
-            self.error("'%s' must be 1-12 characters of letters, digits, '_' or '-' "
-                       "(the interface wg-<name> has at most 15)" % (self.name,), field='name')
+        if not names.is_mesh_name(self.name):
+            self.error("'%s' must be %s" % (self.name, names.MESH_NAME_HELP), field='name')
 
         nodes = self._nodes(raw.get('nodes'))
         topology = raw.get('topology', 'full-mesh')
@@ -193,7 +189,7 @@ class _MeshChecker:
         if not self.ok:
             return None
         return {
-            'name': self.name, 'interface': 'wg-' + self.name, 'topology': topology,
+            'name': self.name, 'interface': names.interface(self.name), 'topology': topology,
             'hub': hub, 'transport': transport, 'overlay': overlay, 'mtu': mtu,
             'listen_port': listen_port, 'nodes': nodes, 'lans': lans, 'addresses': addresses,
         }
@@ -221,8 +217,8 @@ class _MeshChecker:
             if node in seen:
                 self.error('listed twice', node=node, field='nodes')
             seen.add(node)
-            if not NODE_NAME_RE.match(node):
-                self.error("hostnames may use letters, digits, '.', '_' and '-' only", node=node, field='nodes')
+            if not names.is_node_name(node):
+                self.error('hostnames may use %s' % names.NODE_NAME_HELP, node=node, field='nodes')
             elif node not in self.inventory:
                 self.error('not in the inventory', node=node, field='nodes')
         return list(dict.fromkeys(nodes))
@@ -588,7 +584,7 @@ def _plan_mesh(mesh, ports):
             else:
                 s_used[index] = s_used[loop_index] = c_used[index] = 1
             bind_port, loop_port = pool[index], pool[loop_index]
-            s_backhaul({'peer': client, 'mode': 'server', 'bind_port': bind_port, 'listen_port': loop_port,
+            s_backhaul({'peer': client, 'mode': 'server', 'bind_port': bind_port, 'loopback_port': loop_port,
                         'target_port': listen_port})
             c_backhaul({'peer': server, 'mode': 'client', 'bind_port': bind_port,
                         'remote': s_remote + port_text[index]})
@@ -629,7 +625,7 @@ def host_plan(plan, host, secret=None):
                                    for peer in entry['peers']]
         # Per-link names (backhaul@<mesh>.<peer>) and tokens are added here, for one host,
         # rather than for every link of a possibly huge mesh.
-        entry['backhaul'] = [dict(link, mesh=name, instance=name + '.' + link['peer'])
+        entry['backhaul'] = [dict(link, mesh=name, instance=names.link_instance(name, link['peer']))
                              for link in entry['backhaul']]
         if secret is not None:
             for link in entry['backhaul']:
@@ -653,7 +649,7 @@ def plan_summary(plan):
               ', '.join(n['lan_subnets'])) for host, n in nodes.items()]))
         if mesh['transport'] == 'backhaul':
             headers = ('server', 'client', 'bind P', 'loopback L')
-            rows = [(host, link['peer'], link['bind_port'], link['listen_port'])
+            rows = [(host, link['peer'], link['bind_port'], link['loopback_port'])
                     for host, node in nodes.items() for link in node['backhaul'] if link['mode'] == 'server']
         else:
             headers = ('node', 'peer', 'endpoint')

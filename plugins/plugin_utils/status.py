@@ -6,6 +6,7 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+from ansible_collections.smite.wgmesh.plugins.module_utils import names
 from ansible_collections.smite.wgmesh.plugins.module_utils.systemd_units import parse_show
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.tables import markdown_table, text_table
 
@@ -160,7 +161,7 @@ def _link(name, mesh, host_a, host_b, statuses, services, unreachable, now=None)
     if mesh['transport'] == 'backhaul':
         backhaul = {}
         for a, b in ((host_a, host_b), (host_b, host_a)):
-            instance = '%s.%s' % (name, b)
+            instance = names.link_instance(name, b)
             state = None if a in unreachable else (services.get(a) or {}).get(instance)
             backhaul[a] = state
             if state is not None and state != 'active':

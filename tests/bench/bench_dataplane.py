@@ -111,7 +111,7 @@ def check_path(lab, transport):
     wan = {n["wan_ip"] for n in lab["nodes"]}
     for node in lab["nodes"]:
         for mesh in lab["meshes"]:
-            out = sh(node["container"], "wg", "show", "wg-%s" % mesh["name"], "endpoints").stdout
+            out = sh(node["container"], "wg", "show", lablib.names.interface(mesh["name"]), "endpoints").stdout
             hosts = [line.split("\t")[1].rpartition(":")[0] for line in out.splitlines()]
             if transport == "direct":
                 ok = hosts and all(h in wan for h in hosts)

@@ -31,6 +31,11 @@ import time
 import yaml
 
 REPO = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+# smite.wgmesh itself (`make venv` links build/collections to this checkout): the lab and the
+# tests take names and addresses from the collection's rules, never from a copy of them.
+sys.path.insert(0, os.path.join(REPO, "build", "collections"))
+from ansible_collections.smite.wgmesh.plugins.module_utils import names  # noqa: E402
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import plan_meshes  # noqa: E402
 IMAGE = os.environ.get("WGMESH_IMAGE", "localhost/wgmesh-node:bookworm")
 CACHE = os.environ.get("WGMESH_LAB_CACHE", "/var/cache/wgmesh-lab")
 LABEL = "org.smite.wgmesh.lab"
@@ -296,6 +301,12 @@ def inventory(lab):
     return {"all": {"children": {"wgmesh_nodes": {"hosts": hosts}}, "vars": group_vars}}
 
 
+def mesh_plan(lab, meshes=None):
+    """The planner's plan of the lab's meshes (or of `meshes`, e.g. a changed mesh): {mesh name: mesh plan}."""
+    inventory = {n["name"]: {"public_address": n["wan_ip"], "nat": n["nat"]} for n in lab["nodes"]}
+    return plan_meshes(lab["meshes"] if meshes is None else meshes, inventory, LAB_SECRET)["meshes"]
+
+
 def script_inventory(inv):
     """The same inventory in Ansible's script-inventory JSON shape."""
     hosts = inv["all"]["children"]["wgmesh_nodes"]["hosts"]
@@ -382,16 +393,16 @@ def check(lab):
     """The seed's acceptance checks, run against the lab after site.yml."""
     ok = True
     first = lab["nodes"][0]
+    plan = mesh_plan(lab)
     for mesh in lab["meshes"]:
-        iface = "wg-%s" % mesh["name"]
+        iface = names.interface(mesh["name"])
         members = [n for n in lab["nodes"] if n["name"] in mesh["nodes"]]
         for node in members:
             ok &= sh(node["container"], "ip -br link show %s | grep -qw UP && ip -br addr show %s" % (iface, iface))
         # The seed's step 4 (ping 10.250.0.2 from the first node), then every other pair:
         # a fresh link answers once its first handshake is through, so wait for one reply
-        # (15 s at most). Overlay addresses are by position in the mesh's nodes.
-        base = ipaddress.ip_network(mesh["overlay_subnet"]).network_address
-        address = {name: str(base + 1 + i) for i, name in enumerate(mesh["nodes"])}
+        # (15 s at most).
+        address = {name: node["address"] for name, node in plan[mesh["name"]]["nodes"].items()}
         for node in members:
             for other in members:
                 if other is not node:

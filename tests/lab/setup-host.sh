@@ -22,8 +22,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Without these settings every `podman run` fails on this kind of host
-# (crun vs hybrid cgroups; setrlimit not permitted). See DESIGN.md section 5.
+# Without these settings every `podman run` fails on this kind of host (Debian 12 with hybrid
+# cgroups v1/v2 and no systemd as PID 1): crun refuses hybrid cgroups and podman's default
+# ulimits cannot be set (setrlimit not permitted), so runc and explicit ulimits.
 conf=/etc/containers/containers.conf
 want="$(cat <<'CONF'
 # Written by smite.wgmesh tests/lab/setup-host.sh

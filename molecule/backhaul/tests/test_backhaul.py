@@ -30,7 +30,7 @@ from mesh_checks import (  # noqa: F401  pylint: disable=unused-import
 
 # docs/plan-format.md: one TOML per link, /etc/backhaul/wgmesh/<mesh>.<peer>.toml.
 BACKHAUL_DIR = "/etc/backhaul/wgmesh"
-# DESIGN.md section 3 / the issue: restart and recovery bounds.
+# Restart and recovery bounds (docs/architecture.md, "Backhaul facts").
 RECOVERY = 30
 LOOPBACK_PORTS = re.compile(r"^127\.0\.0\.1:(\d+)=127\.0\.0\.1:(\d+)$")
 UDP_LINE = re.compile(r" IP (\d+\.\d+\.\d+\.\d+)\.(\d+) > (\d+\.\d+\.\d+\.\d+)\.(\d+): UDP, length (\d+)")
@@ -176,7 +176,7 @@ def test_server_side_endpoint_is_the_loopback_listener(nodes, links):
     C's peer S: learned from the tunnel, so a loopback address too, never S's public address."""
     live = {}
     for key, link in links.items():
-        iface = "wg-%s" % link["mesh"]["name"]
+        iface = lablib.names.interface(link["mesh"]["name"])
         for name in (link["server"], link["client"]):
             if (name, iface) not in live:
                 live[(name, iface)] = _wg(nodes[name], iface)
@@ -189,7 +189,7 @@ def test_server_side_endpoint_is_the_loopback_listener(nodes, links):
 
 
 def test_instances_run_after_their_wireguard_interface(nodes, links):
-    """Start order (DESIGN.md section 3): a client that starts before WireGuard listens stays
+    """Start order (docs/architecture.md, "Backhaul facts"): a client that starts before WireGuard listens stays
     half-open, so every instance is ordered after, and bound to, its mesh's wg-quick unit."""
     units = {}
     for link in links.values():
@@ -202,7 +202,7 @@ def test_instances_run_after_their_wireguard_interface(nodes, links):
         blocks = [dict(line.split("=", 1) for line in block.splitlines()) for block in out.strip().split("\n\n")]
         assert sorted(b["Id"] for b in blocks) == sorted(wanted), (name, out)
         for props in blocks:
-            wg_unit = "wg-quick@wg-%s.service" % wanted[props["Id"]]
+            wg_unit = lablib.names.mesh_unit(wanted[props["Id"]])
             assert (props["ActiveState"], props["UnitFileState"]) == ("active", "enabled"), (name, props)
             for prop in ("After", "Wants", "PartOf"):
                 assert wg_unit in props[prop].split(), (name, props["Id"], prop, props[prop])
@@ -247,7 +247,7 @@ def test_no_wireguard_between_public_addresses(lab, nodes, links):
     a WireGuard ListenPort between the nodes' public addresses, and every link's bind port
     carries data both ways."""
     wan = {n["name"]: n["wan_ip"] for n in lab["nodes"]}
-    wg_ports = {_wg(nodes[name], "wg-%s" % mesh["name"])[1] for mesh in lab["meshes"] for name in mesh["nodes"]}
+    wg_ports = {_wg(nodes[name], lablib.names.interface(mesh["name"]))[1] for mesh in lab["meshes"] for name in mesh["nodes"]}
     captures = {n["name"]: WanCapture(n["container"]) for n in lab["nodes"]}
     try:
         for capture in captures.values():

@@ -21,7 +21,7 @@ from labtest import (BackgroundPing, assert_run_ok, ipv4_addresses, key_forms, l
 
 NEW = "node-x"
 MESH = "office"
-IFACE = "wg-%s" % MESH
+IFACE = lablib.names.interface(MESH)
 
 
 def _mesh(lab, members):

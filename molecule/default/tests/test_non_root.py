@@ -53,7 +53,7 @@ def test_user_has_no_root_and_the_mesh_is_up_through_it(lab, nodes):
         for mesh in lab["meshes"]:
             if name not in mesh["nodes"]:
                 continue
-            assert host.run("ip link show wg-%s" % mesh["name"]).rc == 0
+            assert host.run("ip link show %s" % lablib.names.interface(mesh["name"])).rc == 0
             for peer in mesh["nodes"]:
                 if peer != name:
                     assert ping(host, overlay_address(mesh, peer)).rc == 0, (name, peer)

@@ -7,7 +7,7 @@ __metaclass__ = type
 import itertools
 import re
 
-from labtest import assert_run_ok, public_key, run_playbook
+from labtest import assert_run_ok, names, public_key, run_playbook
 from mesh_checks import (  # noqa: F401  pylint: disable=unused-import
     test_every_node_pings_every_overlay_address, test_every_peer_has_a_recent_handshake,
     test_host_isolation_drops_lan_traffic_routed_by_the_host, test_interfaces_up_with_planned_address_and_mtu,
@@ -22,7 +22,7 @@ def _mesh(lab):
 def test_spokes_have_exactly_one_peer_and_the_hub_all_others(lab, nodes):
     mesh = _mesh(lab)
     for name in mesh["nodes"]:
-        found = nodes[name].check_output("wg show wg-%s peers", mesh["name"]).split()
+        found = nodes[name].check_output("wg show %s peers", names.interface(mesh["name"])).split()
         assert len(found) == (len(mesh["nodes"]) - 1 if name == mesh["hub"] else 1), (name, found)
 
 
@@ -36,7 +36,7 @@ def test_spoke_lan_traffic_crosses_the_hub(lab, nodes, lanhosts, isolated):
     """Spoke LAN host to other spoke LAN host: the bytes arrive at the hub from the sender's
     spoke and leave it to the receiver's spoke (keepalives alone are far smaller)."""
     mesh = _mesh(lab)
-    iface = "wg-%s" % mesh["name"]
+    iface = names.interface(mesh["name"])
     hub = nodes[mesh["hub"]]
     spokes = sorted((value[2], name) for name, value in lanhosts.items() if value[2] != mesh["hub"])
     for (src_node, src), (dst_node, dst) in itertools.permutations(spokes, 2):

@@ -33,7 +33,7 @@ from labtest import (assert_run_ok, key_forms, lablib, link, node_by_name, obser
                      private_key, public_key, recap, routes_via, run_playbook, wait_for, wait_ping)
 
 MESH = "office"
-IFACE = "wg-%s" % MESH
+IFACE = lablib.names.interface(MESH)
 NEW, DOWN = "node-x", "node-tr"
 NEW_MTU = 1380
 REPORT = re.compile(r'"((?:pending|note): [^"]*)"')

@@ -43,7 +43,7 @@ def _mesh(lab, name):
 
 
 def _iface(name):
-    return "wg-%s" % name
+    return lablib.names.interface(name)
 
 
 def _container(lab, name):

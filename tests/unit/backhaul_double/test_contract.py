@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-# The hard-coded idle timeout of a flow (DESIGN.md section 3) and the slack the tests allow
+# The hard-coded idle timeout of a flow (docs/architecture.md, "Backhaul facts") and the slack the tests allow
 # around it; "a few seconds" for a link to come back after a restart.
 IDLE = 60.0
 RECOVERY = 10.0
@@ -170,7 +170,7 @@ def test_idle_flow_is_dropped_after_60_s(lab):
 
 
 def test_refused_first_delivery_leaves_flow_half_open(lab, bh):
-    """The start-order bug (DESIGN.md section 3): the client's first delivery to the target
+    """The start-order bug (docs/architecture.md, "Backhaul facts"): the client's first delivery to the target
     is refused (WireGuard not listening yet). Afterwards the server->client direction of
     that flow still delivers, but no reply ever comes back, and keepalives (25 s in
     WireGuard) keep the flow from idling out: half-open for good. New flows work."""

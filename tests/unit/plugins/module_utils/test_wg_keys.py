@@ -21,7 +21,6 @@ from ansible_collections.smite.wgmesh.plugins.module_utils.wg_keys import (
     ensure_keypair,
     generate_private_key,
     is_valid_key,
-    is_valid_name,
     public_key_from_private,
     remove_keypair,
     rotate_names,
@@ -108,14 +107,6 @@ def test_public_key_fallback_without_cryptography(monkeypatch):
 def test_public_key_rejects_invalid_private_key():
     with pytest.raises(WgKeyError, match='not a valid'):
         public_key_from_private('nope', lambda k: RFC_PUBLIC)
-
-
-@pytest.mark.parametrize('name, valid', [
-    ('office', True), ('mesh_2.b-c=+', True), ('a' * 64, True),
-    ('', False), ('.', False), ('..', False), ('a/b', False), ('a b', False), ('a' * 65, False),
-])
-def test_is_valid_name(name, valid):
-    assert is_valid_name(name) is valid
 
 
 @pytest.mark.parametrize('rotate, expected', [

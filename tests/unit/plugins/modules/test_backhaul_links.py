@@ -18,7 +18,7 @@ TOKEN = 'a3f1c2d4e5b60718293a4b5c6d7e8f9012345678'
 OTHER_TOKEN = 'ffffeeeeddddccccbbbbaaaa9999888877776666'
 
 SERVER = {'instance': 'office.node-tr', 'mesh': 'office', 'peer': 'node-tr', 'mode': 'server',
-          'bind_port': 21345, 'listen_port': 24017, 'target_port': 51903, 'token': TOKEN}
+          'bind_port': 21345, 'loopback_port': 24017, 'target_port': 51903, 'token': TOKEN}
 CLIENT = {'instance': 'office.node-uae', 'mesh': 'office', 'peer': 'node-uae', 'mode': 'client',
           'bind_port': 22001, 'remote': '198.51.100.7:22001', 'token': TOKEN}
 BACKUP = {'instance': 'backup.node-tr', 'mesh': 'backup', 'peer': 'node-tr', 'mode': 'client',
@@ -229,7 +229,7 @@ def test_nothing_planned_nothing_there_needs_no_systemctl(node, run_module, monk
 
 @pytest.mark.parametrize('link, message', [
     (dict(SERVER, token='musix'), 'default'),
-    (dict(SERVER, instance='office.../x'), 'must match'),
+    (dict(SERVER, instance='office.../x'), '<mesh>.<peer>'),
     (dict(CLIENT, remote=None), 'remote'),
 ])
 def test_bad_links_fail_without_writing(node, run_module, link, message):

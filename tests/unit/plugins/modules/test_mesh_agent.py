@@ -26,7 +26,7 @@ def test_installs_a_program_that_runs_with_the_standard_library_alone(tmp_path, 
     result, _raw = run_module(mesh_agent.main, args(tmp_path))
     assert result['changed'] and result['program_changed'] and result['config_changed']
     lib = tmp_path / 'lib'
-    assert sorted(os.listdir(str(lib))) == ['files.py', 'health.py', 'health_agent.py', 'systemd_units.py', 'wg_dump.py']
+    assert sorted(os.listdir(str(lib))) == ['files.py', 'health.py', 'health_agent.py', 'names.py', 'systemd_units.py', 'wg_dump.py']
     assert stat.S_IMODE(os.stat(str(lib / 'health_agent.py')).st_mode) == 0o644
     assert json.loads((tmp_path / 'etc' / 'agent.json').read_text()) == CONFIG
     # As on a node: isolated from site-packages, so no ansible and no ansible_collections.

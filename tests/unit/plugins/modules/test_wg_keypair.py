@@ -118,8 +118,9 @@ def test_absent_removes_only_given_names(run_module, key_dir):
 
 
 @pytest.mark.parametrize('args, message', [
-    ({'names': ['../etc']}, 'invalid names'),
-    ({'names': ['a b']}, 'invalid names'),
+    ({'names': ['../etc']}, 'not mesh names'),
+    ({'names': ['a b']}, 'not mesh names'),
+    ({'names': ['off.ice']}, 'not mesh names'),
     ({'names': ['office'], 'rotate': ['other']}, 'rotate names not in names: other'),
 ])
 def test_bad_input_fails(run_module, key_dir, args, message):

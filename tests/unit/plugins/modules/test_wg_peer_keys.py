@@ -91,6 +91,6 @@ def test_own_keys_only(run_module, dirs, live):
     assert live == []
 
 
-def test_refuses_names_that_are_not_file_names(run_module, dirs):
+def test_refuses_names_that_are_not_mesh_names(run_module, dirs):
     result, dummy = run_module(wg_peer_keys.main, dict(dirs, names=['../etc']))
-    assert result['failed'] is True and 'invalid names' in result['msg']
+    assert result['failed'] is True and 'not mesh names' in result['msg']

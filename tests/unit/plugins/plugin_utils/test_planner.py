@@ -80,7 +80,7 @@ def test_backhaul_link_layout():
     assert server['target_port'] == tr['listen_port']
     peer_of_ir = [p for p in ir['peers'] if p['node'] == 'node-tr'][0]
     peer_of_tr = [p for p in tr['peers'] if p['node'] == 'node-ir'][0]
-    assert peer_of_ir['endpoint'] == '127.0.0.1:%d' % server['listen_port']
+    assert peer_of_ir['endpoint'] == '127.0.0.1:%d' % server['loopback_port']
     assert peer_of_tr['endpoint'] is None
     assert peer_of_ir['persistent_keepalive'] == peer_of_tr['persistent_keepalive'] == 25
     assert 'token' not in server and 'token' not in client
@@ -171,7 +171,7 @@ def test_two_meshes_on_shared_nodes_get_distinct_ports():
             for link in entry['backhaul']:
                 ports.append(link['bind_port'])
                 if link['mode'] == 'server':
-                    ports.append(link['listen_port'])
+                    ports.append(link['loopback_port'])
         assert len(ports) == len(set(ports))
         assert all(not 32768 <= p <= 60999 for p in ports if p not in (default_listen_port('office'),
                                                                        default_listen_port('lab')))

@@ -63,7 +63,7 @@ def expected_backhaul(links, inventory, listen_port):
         address = inventory[server]['public_address']
         remote = '[%s]:%d' % (address, bind) if ':' in address else '%s:%d' % (address, bind)
         entries.setdefault(server, []).append({'peer': client, 'mode': 'server', 'bind_port': bind,
-                                               'listen_port': loop, 'target_port': listen_port})
+                                               'loopback_port': loop, 'target_port': listen_port})
         entries.setdefault(client, []).append({'peer': server, 'mode': 'client', 'bind_port': bind,
                                                'remote': remote})
     return entries
@@ -120,7 +120,7 @@ def test_probing_in_a_tiny_pool(monkeypatch):
         mesh = {'name': name, 'nodes': ['w', 'x', 'y', 'z'], 'overlay_subnet': '10.9.0.0/24', 'listen_port': 10003}
         nodes = plan_meshes([mesh], TINY_INVENTORY, SECRET)['meshes'][name]['nodes']
         assert nodes['w']['backhaul'] == expected_backhaul(links, TINY_INVENTORY, 10003)['w'], name
-        got = [(node, link['peer'], link['bind_port'], link['listen_port'])
+        got = [(node, link['peer'], link['bind_port'], link['loopback_port'])
                for node, entry in nodes.items() for link in entry['backhaul'] if link['mode'] == 'server']
         assert got == links, name
 
@@ -137,7 +137,7 @@ def test_big_plan_ports_are_pinned():
               {'name': 'star', 'nodes': [nodes[0]] + spokes, 'topology': 'hub-spoke', 'hub': nodes[0],
                'overlay_subnet': '10.82.0.0/23'}]
     plan = plan_meshes(meshes, inventory, SECRET)
-    links = [[mesh, node, link['peer'], link['bind_port'], link['listen_port']]
+    links = [[mesh, node, link['peer'], link['bind_port'], link['loopback_port']]
              for mesh in sorted(plan['meshes']) for node, entry in plan['meshes'][mesh]['nodes'].items()
              for link in entry['backhaul'] if link['mode'] == 'server']
     assert len(links) == 45250

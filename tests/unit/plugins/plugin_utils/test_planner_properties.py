@@ -62,7 +62,7 @@ def test_plan_properties(case):
         for link in node['backhaul']:
             ports.append(link['bind_port'])
             if link['mode'] == 'server':
-                ports.append(link['listen_port'])
+                ports.append(link['loopback_port'])
                 servers.setdefault(frozenset((name, link['peer'])), []).append(name)
         assert len(ports) == len(set(ports))
         assert all(not 32768 <= p <= 60999 for p in ports[1:])

@@ -1,0 +1,21 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 smite.wgmesh contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter over the collection's naming rules (module_utils/names.py) for playbooks and roles."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.smite.wgmesh.plugins.module_utils import names
+
+
+def mesh_interface(mesh):
+    if not names.is_mesh_name(mesh):
+        raise AnsibleFilterError('mesh_interface: %r is not a mesh name (%s)' % (mesh, names.MESH_NAME_HELP))
+    return names.interface(mesh)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'mesh_interface': mesh_interface}
