@@ -16,6 +16,14 @@ def mesh_interface(mesh):
     return names.interface(mesh)
 
 
+def mesh_link_unit(instance):
+    mesh, dot, peer = instance.partition('.') if isinstance(instance, str) else ('', '', '')
+    if not dot or instance != names.link_instance(mesh, peer) or not names.is_mesh_name(mesh) \
+            or not names.is_node_name(peer):
+        raise AnsibleFilterError('mesh_link_unit: %r is not a link instance <mesh>.<peer>' % (instance,))
+    return names.link_unit(instance)
+
+
 class FilterModule(object):
     def filters(self):
-        return {'mesh_interface': mesh_interface}
+        return {'mesh_interface': mesh_interface, 'mesh_link_unit': mesh_link_unit}

@@ -73,8 +73,13 @@ def toml_value(value):
         return str(value)
     if isinstance(value, (list, tuple)):
         return "[%s]" % ", ".join(toml_value(item) for item in value)
-    return '"%s"' % "".join(_TOML_ESCAPES.get(char) or ("\\u%04x" % ord(char) if ord(char) < 0x20 or char == "\x7f"
-                                                         else char) for char in value)
+    return '"%s"' % "".join(_toml_char(char) for char in value)
+
+
+def _toml_char(char):
+    if char in _TOML_ESCAPES:
+        return _TOML_ESCAPES[char]
+    return "\\u%04x" % ord(char) if ord(char) < 0x20 or char == "\x7f" else char
 
 
 def render_config(link, log_level="info"):

@@ -18,4 +18,3 @@ def parse_show(text):
         if fields.get('Id'):
             units[fields['Id']] = fields
     return units
-

@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 smite.wgmesh contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.smite.wgmesh.plugins.filter.names import FilterModule
+from ansible_collections.smite.wgmesh.plugins.test.names import TestModule
+
+mesh_interface = FilterModule().filters()['mesh_interface']
+mesh_name = TestModule().tests()['mesh_name']
+
+
+def test_mesh_interface():
+    assert mesh_interface('office') == 'wg-office'
+
+
+@pytest.mark.parametrize('bad', ['off.ice', 'a=b', 'a' * 13, '', None, 3])
+def test_mesh_interface_refuses_what_is_not_a_mesh_name(bad):
+    with pytest.raises(AnsibleFilterError, match='not a mesh name'):
+        mesh_interface(bad)
+
+
+@pytest.mark.parametrize('value, expected', [('office', True), ('lab_2-b', True), ('off.ice', False),
+                                             ('a+b', False), ('', False), (None, False), (['office'], False)])
+def test_mesh_name(value, expected):
+    assert mesh_name(value) is expected
+
+
+mesh_link_unit = FilterModule().filters()['mesh_link_unit']
+
+
+def test_mesh_link_unit():
+    assert mesh_link_unit('office.node-tr') == 'backhaul@office.node-tr.service'
+    assert mesh_link_unit('office.vps1.example.net') == 'backhaul@office.vps1.example.net.service'
+
+
+@pytest.mark.parametrize('bad', ['office', 'off=ice.node', '.node', 'office.', 'office.a b', None, 7])
+def test_mesh_link_unit_refuses_what_is_not_a_link_instance(bad):
+    with pytest.raises(AnsibleFilterError, match='not a link instance'):
+        mesh_link_unit(bad)
