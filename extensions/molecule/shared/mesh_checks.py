@@ -17,6 +17,21 @@ from labtest import (CONFIG_DIR, KEY_DIR, ipv4_addresses, isolation_drops, link,
                      overlay_address, overlay_cidr, peers, ping, planned_peers, private_key, public_key, remote_lans, routes_via, wait_ping)
 
 
+# Every check: a scenario that wants them all takes them with `from mesh_checks import *`.
+__all__ = [
+    "test_host_isolation_drops_lan_traffic_routed_by_the_host",
+    "test_interfaces_up_with_planned_address_and_mtu",
+    "test_interface_runs_the_node_key",
+    "test_peers_are_exactly_the_planned_ones",
+    "test_routes_to_every_remote_lan_via_the_mesh",
+    "test_every_node_pings_every_overlay_address",
+    "test_lan_hosts_reach_each_other_without_nat",
+    "test_every_peer_has_a_recent_handshake",
+    "test_key_files_are_private",
+    "test_config_is_private_and_holds_no_private_key",
+]
+
+
 def _iface(mesh):
     return names.interface(mesh["name"])
 

@@ -206,3 +206,24 @@ def test_site_yml_repairs_a_vanished_interface_then_changes_nothing(nodes, lanho
         assert all(s["changed"] == 0 for s in stats.values()), again.stdout[-3000:]
     finally:
         sh(host, "systemctl start wgmesh-agent")
+
+
+def test_wireguard_agent_false_removes_the_agent_and_true_brings_it_back(nodes, lanhosts):
+    """Last: turning the agent off takes it away cleanly (unit, program, config); a rerun
+    changes nothing; turning it on again reinstalls it and the mesh is untouched throughout."""
+    host = nodes["node-tr"]
+    files = ["/etc/systemd/system/wgmesh-agent.service", "/usr/local/lib/smite-wgmesh/health_agent.py",
+             "/etc/smite-wgmesh/agent.json"]
+    off = run_playbook("site.yml", "-e", "wireguard_agent=false")
+    assert_run_ok(off, ["node-ir", "node-tr", "node-uae"])
+    assert recap(off.stdout)["node-tr"]["changed"] >= 1
+    assert host.run("systemctl is-active wgmesh-agent.service").stdout.strip() != "active"
+    assert [path for path in files if host.file(path).exists] == []
+    assert host.run("systemctl cat wgmesh-agent.service").rc != 0  # systemd forgot the unit
+    again = run_playbook("site.yml", "-e", "wireguard_agent=false")
+    stats = assert_run_ok(again, ["node-ir", "node-tr", "node-uae"])
+    assert all(s["changed"] == 0 for s in stats.values()), again.stdout[-3000:]
+    assert_lan_recovers(lanhosts, "tr", "uae")
+    on = run_playbook("site.yml")
+    assert_run_ok(on, ["node-ir", "node-tr", "node-uae"])
+    assert host.service("wgmesh-agent").is_running
