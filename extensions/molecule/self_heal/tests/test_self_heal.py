@@ -223,7 +223,7 @@ def test_wireguard_agent_false_removes_the_agent_and_true_brings_it_back(nodes, 
     again = run_playbook("site.yml", "-e", "wireguard_agent=false")
     stats = assert_run_ok(again, ["node-ir", "node-tr", "node-uae"])
     assert all(s["changed"] == 0 for s in stats.values()), again.stdout[-3000:]
-    assert_lan_recovers(lanhosts, "tr", "uae")
+    assert_lan_recovers(lanhosts, "tr", "uae", timeout=60)  # the bound healthy_before allows
     on = run_playbook("site.yml")
     assert_run_ok(on, ["node-ir", "node-tr", "node-uae"])
     assert host.service("wgmesh-agent").is_running
