@@ -231,39 +231,55 @@ def assert_run_ok(proc, hosts):
     return stats
 
 
-class BackgroundPing(object):
-    """`ping -i INTERVAL` (default 0.2 s) running inside a container while something else happens;
-    stop() returns (transmitted, received). The ping gives up by itself after `deadline` seconds."""
+def mesh_by_name(lab, name):
+    return next(m for m in lab["meshes"] if m["name"] == name)
 
-    LOG = "/run/wgmesh-bgping.log"
-    PID = "/run/wgmesh-bgping.pid"
 
-    def __init__(self, container, address, deadline=900, interval=0.2):
-        self.container = container
-        self.address = address
-        self.deadline = deadline
-        self.interval = interval
+def record_figures(lab, **figures):
+    """Print measured figures and keep them in build/lab/<lab>/figures.json for the report."""
+    path = os.path.join(lab["dir"], "figures.json")
+    data = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            data = json.load(f)
+    data.update(figures)
+    with open(path, "w") as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+    for key, value in sorted(figures.items()):
+        print("\nFIGURE %s = %s" % (key, value))
 
-    def _sh(self, cmd):
-        return subprocess.run(["podman", "exec", self.container, "sh", "-c", cmd], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, universal_newlines=True, check=False)
 
-    def start(self):
-        proc = subprocess.run(
-            ["podman", "exec", "-d", self.container, "sh", "-c",
-             "echo $$ > %s; exec ping -n -i %s -w %d %s > %s 2>&1"
-             % (self.PID, self.interval, self.deadline, self.address, self.LOG)],
-            check=True)
-        # Replies flowing before the change: a loss afterwards is the change's doing.
-        wait_for("replies of the background ping", lambda: "bytes from" in self._sh("cat %s" % self.LOG).stdout,
-                 timeout=30)
-        return proc
+def operations_file(*parts):
+    """A file the scenario's side_effect runs wrote under $WGMESH_OPERATIONS_DIR (its molecule.yml
+    sets it; its prepare step empties the directory, so what is there is from this run)."""
+    top = os.environ.get("WGMESH_OPERATIONS_DIR")
+    if not top:
+        pytest.fail("WGMESH_OPERATIONS_DIR is not set (run through molecule)")
+    path = os.path.join(top, *parts)
+    assert os.path.exists(path), "%s: not written by the side_effect runs" % path
+    return path
 
-    def stop(self):
-        self._sh("kill -INT $(cat %s)" % self.PID)
-        wait_for("the background ping's summary",
-                 lambda: "packets transmitted" in self._sh("cat %s" % self.LOG).stdout, timeout=10)
-        summary = self._sh("cat %s" % self.LOG).stdout
-        match = re.search(r"(\d+) packets transmitted, (\d+) received", summary)
-        assert match, summary
-        return int(match.group(1)), int(match.group(2))
+
+def recorded_runs(playbook):
+    """The runs of `playbook` (a side_effect playbook, relative to the scenario directory), oldest
+    first, as shared/callback_plugins/run_record.py recorded them in operations/runs.jsonl:
+    [{'playbook', 'started', 'ended', 'stats': {host: {'ok', 'changed', 'unreachable', 'failures', ...}}}]."""
+    want = os.path.realpath(os.path.join(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", os.getcwd()), playbook))
+    with open(operations_file("runs.jsonl")) as f:
+        runs = [json.loads(line) for line in f if line.strip()]
+    return [run for run in runs if os.path.realpath(run["playbook"]) == want]
+
+
+def assert_recorded_run_ok(run, hosts):
+    """A recorded run went to the end on every host in `hosts` without a failure."""
+    stats = run["stats"]
+    for host in hosts:
+        assert host in stats and stats[host]["failures"] == 0 and stats[host]["unreachable"] == 0, (host, stats)
+    return stats
+
+
+def ping_counts(output):
+    """(transmitted, received) from the summary of a ping's output."""
+    match = re.search(r"(\d+) packets transmitted, (\d+) received", output)
+    assert match, output[-2000:]
+    return int(match.group(1)), int(match.group(2))

@@ -4,8 +4,9 @@
 (node-uae's Backhaul client to node-ir is stopped), status.yml runs with wgmesh_report_dir,
 then headless Chromium loads the page from disk, takes a screenshot and dumps the DOM. The
 drawing must hold one node shape per node and one line per link of each mesh, each with the
-state status.json gives it, the stopped link down. The link is restored before the module ends
-(this file runs before test_two_meshes.py, which expects every link up).
+state status.json gives it, the stopped link down. This is fault injection (the status run must
+fail), so it runs here rather than as a side_effect. The link is restored before the module
+ends: the key rotation that follows (../../rotate_keys.yml) expects every link up.
 
 The page, the screenshot and the DOM are kept in build/lab/two_meshes/status-page/.
 """
