@@ -10,6 +10,7 @@ __metaclass__ = type
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.smite.wgmesh.plugins.filter.mesh import _inventory_facts, _mesh_nodes
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import PlanError
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.publish import as_reads, node_record, published_nodes
 
@@ -18,13 +19,17 @@ def _fail(name, exc):
     return AnsibleFilterError('%s:\n- %s' % (name, '\n- '.join(exc.errors)))
 
 
-def mesh_publish_record(plan, host, public_keys):
-    if not isinstance(plan, Mapping) or not isinstance(plan.get('meshes'), Mapping):
-        raise AnsibleFilterError('mesh_publish_record: the input must be a plan made by smite.wgmesh.mesh_plan')
-    if not isinstance(host, str) or not isinstance(public_keys, Mapping):
-        raise AnsibleFilterError('mesh_publish_record: expects a host name and its public keys {mesh: key}')
+def mesh_publish_record(meshes, hostvars, host, public_keys):
+    if not isinstance(meshes, list) or not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError('mesh_publish_record: expects the mesh definitions (wgmesh_meshes) and hostvars')
+    if not isinstance(host, str) or host not in hostvars or not isinstance(public_keys, Mapping):
+        raise AnsibleFilterError('mesh_publish_record: expects a host of the inventory and its public keys {mesh: key}')
+    # Only this host's facts are read: in a slice the others are not in the inventory.
+    facts = _inventory_facts([{'nodes': [host]}], hostvars)[host]
+    member_of = [m['name'] for m in meshes
+                 if isinstance(m, Mapping) and isinstance(m.get('nodes'), list) and host in m['nodes']]
     try:
-        return node_record(plan, host, dict(public_keys))
+        return node_record(host, member_of, dict(public_keys), facts, _mesh_nodes(meshes))
     except PlanError as exc:
         raise _fail('mesh_publish_record', exc) from None
 

@@ -42,12 +42,12 @@ def _collisions(nodes):
             for var, names in sorted(by_var.items()) if len(names) > 1]
 
 
-def node_record(plan, host, public_keys):
-    """{var_name(host): record} for set_stats: the host's public key per planned mesh and its
-    public address and NAT flag as the plan has them. Raises PlanError when a key is missing
-    or not a public key, or when another node of the plan publishes under the same name."""
-    meshes = list(plan.get('hosts', {}).get(host, ()))
-    errors = _collisions(plan.get('hosts', {}))
+def node_record(host, meshes, public_keys, facts, nodes=()):
+    """{var_name(host): record} for set_stats: the host's public key for each of its `meshes`
+    (names) and its public address and NAT flag (`facts`, as the planner reads them from the
+    inventory). Raises PlanError when a key is missing or not a public key, or when another
+    of the mesh `nodes` would publish under the same variable."""
+    errors = _collisions(set(nodes) | set([host]))
     if not meshes:
         errors.append('%s is in no mesh: it has nothing to publish' % host)
     keys = {}
@@ -58,9 +58,8 @@ def node_record(plan, host, public_keys):
         keys[mesh] = key
     if errors:
         raise PlanError(errors)
-    node = plan['meshes'][meshes[0]]['nodes'][host]
-    return {var_name(host): {'name': host, 'public_keys': keys, 'public_address': node['public_address'],
-                             'nat': bool(node['nat'])}}
+    return {var_name(host): {'name': host, 'public_keys': keys, 'public_address': facts['public_address'],
+                             'nat': bool(facts['nat'])}}
 
 
 def _record_problems(var, record):

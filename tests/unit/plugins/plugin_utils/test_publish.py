@@ -36,11 +36,11 @@ def _full_plan():
 
 
 def _publish_all(plan):
-    """What the slices of publish would hand on, merged at the top level as AWX does."""
+    """What one-host slices of publish would hand on, merged at the top level as AWX does."""
     merged = {}
     for node, meshes in plan['hosts'].items():
         keys = dict((m, KEYS[node]) for m in meshes)
-        merged.update(PUB['mesh_publish_record'](plan, node, keys))
+        merged.update(PUB['mesh_publish_record'](MESHES, {node: HOSTVARS[node]}, node, keys))
     return merged
 
 
@@ -51,29 +51,30 @@ def test_var_name_is_a_valid_variable_name_per_node():
 
 
 def test_record_holds_public_data_only_one_key_per_node():
-    plan = _full_plan()
-    record = PUB['mesh_publish_record'](plan, 'node-uae', {'office': KEYS['node-uae'], 'ops': KEYS['node-uae']})
+    record = PUB['mesh_publish_record'](MESHES, HOSTVARS, 'node-uae', {'office': KEYS['node-uae'], 'ops': KEYS['node-uae']})
     assert record == {'wgmesh_node_node_uae': {'name': 'node-uae', 'public_address': '203.0.113.3', 'nat': True,
                                                'public_keys': {'office': KEYS['node-uae'], 'ops': KEYS['node-uae']}}}
     assert SECRET not in json.dumps(record)
 
 
-def test_record_needs_a_public_key_for_every_planned_mesh():
-    plan = _full_plan()
+def test_record_needs_a_public_key_for_every_mesh_of_the_node():
     with pytest.raises(AnsibleFilterError, match="mesh ops, node node-ir: no public key to publish"):
-        PUB['mesh_publish_record'](plan, 'node-ir', {'office': KEYS['node-ir']})
+        PUB['mesh_publish_record'](MESHES, HOSTVARS, 'node-ir', {'office': KEYS['node-ir']})
     with pytest.raises(AnsibleFilterError, match='mesh office, node node-ir: no public key'):
-        PUB['mesh_publish_record'](plan, 'node-ir', {'office': '(check mode placeholder, no key yet)',
-                                                     'ops': KEYS['node-ir']})
+        PUB['mesh_publish_record'](MESHES, HOSTVARS, 'node-ir', {'office': '(check mode placeholder, no key yet)',
+                                                                'ops': KEYS['node-ir']})
     with pytest.raises(AnsibleFilterError, match='node-x is in no mesh'):
-        PUB['mesh_publish_record'](plan, 'node-x', {})
+        PUB['mesh_publish_record'](MESHES, {'node-x': {}}, 'node-x', {})
+    with pytest.raises(AnsibleFilterError, match='expects a host of the inventory'):
+        PUB['mesh_publish_record'](MESHES, {}, 'node-ir', {})
 
 
 def test_nodes_that_would_publish_under_one_name_are_refused():
     meshes = [{'name': 'office', 'nodes': ['node-a', 'node.a'], 'overlay_subnet': '10.250.0.0/24', 'transport': 'direct'}]
-    plan = MESH['mesh_plan'](meshes, {'node-a': {}, 'node.a': {}})
-    with pytest.raises(PlanError, match=r'nodes node-a, node\.a would all publish as wgmesh_node_node_a'):
-        node_record(plan, 'node-a', {'office': KEYS['node-ir']})
+    with pytest.raises(AnsibleFilterError, match=r'nodes node-a, node\.a would all publish as wgmesh_node_node_a'):
+        PUB['mesh_publish_record'](meshes, {'node-a': {}}, 'node-a', {'office': KEYS['node-ir']})
+    with pytest.raises(PlanError, match='would all publish'):
+        node_record('node-a', ['office'], {'office': KEYS['node-ir']}, {'public_address': 'a', 'nat': False}, ['node.a'])
 
 
 def test_published_round_trip_plans_a_slice_like_the_whole_inventory():
