@@ -25,7 +25,7 @@ export PATH := $(BIN):$(PATH)
 LAB := $(BIN)/python tests/lab/lab.py
 LAB_SCENARIO ?= tests/lab/scenarios/seed.yml
 LAB_INVENTORY = build/lab/$(shell sed -n 's/^name: *//p' $(LAB_SCENARIO))/inventory.yml
-MOLECULE_SCENARIOS ?= default hub_spoke change backhaul two_meshes self_heal node_down
+MOLECULE_SCENARIOS ?= default hub_spoke change backhaul two_meshes self_heal node_down awx
 
 .PHONY: help test setup-host venv image collection-link sanity-tree sanity units \
         lint pytest units-min molecule bench bench-converge bench-dataplane bench-heal lab lab-up lab-down build clean
