@@ -54,8 +54,16 @@ def copy_tree(files, src, dest):
         os.chmod(target, os.stat(os.path.join(src, rel)).st_mode & 0o777)
 
 
-def run(argv, cwd=None, env=None):
-    proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+def clean_env():
+    """This environment without Ansible's or Molecule's settings (an AWX job or an EE build
+    starts from its own), with this venv's tools first on PATH."""
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_")))
+    env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def run(argv, cwd=None):
+    proc = subprocess.run(argv, cwd=cwd, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError("%s failed (exit %d):\n%s" % (" ".join(argv), proc.returncode, proc.stdout[-4000:]))
@@ -63,16 +71,16 @@ def run(argv, cwd=None, env=None):
 
 
 def build_and_install(workdir):
-    """`ansible-galaxy collection build` from a clean copy of the repository, then
-    `ansible-galaxy collection install` of the tarball into workdir/collections, as an EE
-    build does. Returns (tarball, collections path, install output)."""
-    clean = os.path.join(workdir, "clean")
-    copy_tree(tracked_files(), REPO, clean)
+    """`ansible-galaxy collection build` of this tree (galaxy.yml's build_ignore leaves dev
+    files out), then `ansible-galaxy collection install` of the tarball into
+    workdir/collections, as an EE build does. Returns (tarball, collections path, install output)."""
     dist = os.path.join(workdir, "dist")
-    run([tool("ansible-galaxy"), "collection", "build", "--output-path", dist, clean])
+    run([tool("ansible-galaxy"), "collection", "build", "--output-path", dist, REPO])
     tarball = glob.glob(os.path.join(dist, "smite-wgmesh-*.tar.gz"))[0]
     collections = os.path.join(workdir, "collections")
     out = run([tool("ansible-galaxy"), "collection", "install", "--no-deps", "-p", collections, tarball])
+    if not os.path.isfile(os.path.join(collections, "ansible_collections", "smite", "wgmesh", "MANIFEST.json")):
+        raise RuntimeError("the collection was not installed into %s:\n%s" % (collections, out))
     return tarball, collections, out
 
 
@@ -85,7 +93,7 @@ def vault_encrypt(value, password, workdir):
     os.chmod(pw_file, 0o600)
     try:
         out = subprocess.run([tool("ansible-vault"), "encrypt", "--vault-password-file", pw_file, "--output", "-"],
-                             input=value, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             input=value, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              universal_newlines=True, check=True).stdout
     finally:
         os.unlink(pw_file)
@@ -141,11 +149,9 @@ class Job(object):
 
     def run(self, playbook):
         start = time.monotonic()
-        env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
-        env.pop("ANSIBLE_CONFIG", None)  # AWX uses the project's ansible.cfg (none at its root)
-        env.pop("ANSIBLE_COLLECTIONS_PATH", None)
+        # No ANSIBLE_CONFIG: AWX uses the project's ansible.cfg, and there is none at its root.
         proc = subprocess.run([tool("ansible-runner"), "run", self.dir, "-p", playbook, "--ident", self.name],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                              env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                               check=False)
         self.seconds = time.monotonic() - start
         self.finished = time.monotonic()
