@@ -5,7 +5,8 @@
 data directory laid out as AWX writes it (docs/awx.md, "What the tests reproduce").
 
     <job>/inventory/hosts   an executable script printing the inventory as JSON (AWX's form)
-    <job>/env/extravars     the job's extra vars (survey answers, a workflow's artifacts)
+    <job>/env/extravars     the job's extra vars (survey answers, a workflow's artifacts) as YAML,
+                            every string value tagged !unsafe (AWX's default: no Jinja in them)
     <job>/env/cmdline       --ask-vault-pass --forks=N   (AWX adds --ask-vault-pass for a vault credential)
     <job>/env/passwords     {"Vault password:\\s*?$": PASSWORD}   (AWX answers the prompt with it)
     <job>/env/envvars       ANSIBLE_COLLECTIONS_PATH: where the execution environment holds the collection
@@ -28,6 +29,8 @@ import os
 import subprocess
 import sys
 import time
+
+import yaml
 
 REPO = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BIN = os.path.dirname(sys.executable)
@@ -100,6 +103,30 @@ def vault_encrypt(value, password, workdir):
     return {"__ansible_vault": out}
 
 
+class _Unsafe(str):
+    """A string value AWX writes as !unsafe into env/extravars."""
+
+
+class _ExtraVarsDumper(yaml.SafeDumper):
+    pass
+
+
+_ExtraVarsDumper.add_representer(_Unsafe, lambda dumper, data: dumper.represent_scalar("!unsafe", str(data)))
+
+
+def _mark_unsafe(value):
+    if isinstance(value, dict):
+        return dict((k, _mark_unsafe(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_mark_unsafe(v) for v in value]
+    return _Unsafe(value) if isinstance(value, str) else value
+
+
+def extravars_yaml(extravars):
+    """env/extravars as AWX writes it: YAML whose string values are all !unsafe."""
+    return yaml.dump(_mark_unsafe(extravars), Dumper=_ExtraVarsDumper, default_flow_style=False)
+
+
 def slices(hosts, count):
     """AWX's job slicing: slice k (1..count) runs hosts[k-1::count] of the hosts by name."""
     ordered = sorted(hosts)
@@ -134,7 +161,7 @@ class Job(object):
         with open(hosts, "w") as f:
             f.write("#!%s\n# -*- coding: utf-8 -*-\nprint(%r)\n" % (sys.executable, json.dumps(inventory)))
         os.chmod(hosts, 0o700)
-        self._write("env/extravars", extravars)
+        self._write("env/extravars", extravars_yaml(extravars))
         self._write("env/passwords", {VAULT_PROMPT: vault_password})
         self._write("env/envvars", {"ANSIBLE_COLLECTIONS_PATH": collections, "ANSIBLE_NOCOLOR": "1"})
         with open(os.path.join(self.dir, "env", "cmdline"), "w") as f:
@@ -144,7 +171,7 @@ class Job(object):
     def _write(self, rel, data):
         path = os.path.join(self.dir, rel)
         with open(path, "w") as f:
-            json.dump(data, f)
+            f.write(data if isinstance(data, str) else json.dumps(data))
         os.chmod(path, 0o600)
 
     def run(self, playbook):

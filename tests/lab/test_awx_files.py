@@ -197,3 +197,14 @@ def test_artifacts_merge_key_by_key_in_the_order_the_slices_finished():
             Done(2, {"wgmesh_node_b": 2})]
     assert awx_jobs.merge_artifacts(jobs) == {"wgmesh_node_a": 1, "wgmesh_node_b": 2, "wgmesh_node_c": 3,
                                               "shared": "last"}
+
+
+def test_extravars_are_written_as_awx_writes_them_unsafe_strings():
+    """AWX writes a job's extra vars as YAML with every string value tagged !unsafe; Ansible
+    reads back the same values."""
+    from ansible.parsing.yaml.loader import AnsibleLoader  # pylint: disable=import-outside-toplevel
+    extravars = {"mesh": "office", "wgmesh_node_a": {"name": "a", "public_keys": {"office": "K="}, "nat": False,
+                                                     "public_address": "{{ x }}"}}
+    text = awx_jobs.extravars_yaml(extravars)
+    assert "mesh: !unsafe 'office'" in text and "nat: false" in text
+    assert yaml.load(text, Loader=AnsibleLoader) == extravars
