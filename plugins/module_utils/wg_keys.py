@@ -250,6 +250,8 @@ def ensure_keypair(key_dir, name, rotate, check_mode, wg_pubkey=None):
             public_key = CHECK_MODE_PLACEHOLDER
         else:
             new_key = generate_private_key()
+            # Derived first: a key is only written once its public key is known.
+            public_key = public_key_from_private(new_key, wg_pubkey)
             if key_state is not None:
                 write_atomic(key_path, new_key + '\n', KEY_MODE)
             elif not create_exclusive(key_path, new_key + '\n', KEY_MODE):
@@ -258,7 +260,7 @@ def ensure_keypair(key_dir, name, rotate, check_mode, wg_pubkey=None):
                 new_key = read_text(key_path)
                 if not is_valid_key(new_key):
                     raise WgKeyError('%s was created by another run but does not hold a valid key' % key_path)
-            public_key = public_key_from_private(new_key, wg_pubkey)
+                public_key = public_key_from_private(new_key, wg_pubkey)
             if owner is not None:
                 os.chown(key_path, owner[0], owner[1])
     else:

@@ -58,9 +58,11 @@ def copy_tree(files, src, dest):
 
 
 def clean_env():
-    """This environment without Ansible's or Molecule's settings (an AWX job or an EE build
-    starts from its own), with this venv's tools first on PATH."""
-    env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_")))
+    """This environment without Ansible's or Molecule's settings nor a PYTHONPATH (`make pytest`
+    puts a copy of the collection on it): an AWX job or an EE build starts from its own. This
+    venv's tools come first on PATH."""
+    env = dict((k, v) for k, v in os.environ.items()
+               if not k.startswith(("ANSIBLE_", "MOLECULE_")) and k != "PYTHONPATH")
     env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
     return env
 
