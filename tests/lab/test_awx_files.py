@@ -147,8 +147,8 @@ def _survey_problems(spec):
 
 
 def test_the_survey_checker_refuses_what_awx_refuses():
-    good = {"name": "n", "description": "d", "spec": [{"question_name": "Mesh", "variable": "mesh", "type": "text",
-                                                         "required": True}]}
+    question = {"question_name": "Mesh", "variable": "mesh", "type": "text", "required": True}
+    good = {"name": "n", "description": "d", "spec": [question]}
     assert _survey_problems(good) == []
     assert _survey_problems(dict(good, spec=[])) == ["spec: no question"]
     assert _survey_problems({"name": "n", "spec": good["spec"]}) == ["description: missing or not a str"]

@@ -14,7 +14,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.smite.wgmesh.plugins.filter.mesh import FilterModule as MeshFilters
 from ansible_collections.smite.wgmesh.plugins.filter.publish import FilterModule as PublishFilters
-from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import PlanError, plan_meshes
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import PlanError
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.publish import (
     as_reads, node_record, published_nodes, var_name, with_published,
 )
@@ -61,8 +61,8 @@ def test_record_needs_a_public_key_for_every_mesh_of_the_node():
     with pytest.raises(AnsibleFilterError, match="mesh ops, node node-ir: no public key to publish"):
         PUB['mesh_publish_record'](MESHES, HOSTVARS, 'node-ir', {'office': KEYS['node-ir']})
     with pytest.raises(AnsibleFilterError, match='mesh office, node node-ir: no public key'):
-        PUB['mesh_publish_record'](MESHES, HOSTVARS, 'node-ir', {'office': '(check mode placeholder, no key yet)',
-                                                                'ops': KEYS['node-ir']})
+        PUB['mesh_publish_record'](MESHES, HOSTVARS, 'node-ir',
+                                   {'office': '(check mode placeholder, no key yet)', 'ops': KEYS['node-ir']})
     with pytest.raises(AnsibleFilterError, match='node-x is in no mesh'):
         PUB['mesh_publish_record'](MESHES, {'node-x': {}}, 'node-x', {})
     with pytest.raises(AnsibleFilterError, match='expects a host of the inventory'):
