@@ -25,10 +25,11 @@ export PATH := $(BIN):$(PATH)
 LAB := $(BIN)/python tests/lab/lab.py
 LAB_SCENARIO ?= tests/lab/scenarios/seed.yml
 LAB_INVENTORY = build/lab/$(shell sed -n 's/^name: *//p' $(LAB_SCENARIO))/inventory.yml
-MOLECULE_SCENARIOS ?= default hub_spoke change backhaul two_meshes self_heal node_down
+MOLECULE_SCENARIOS ?= default hub_spoke change backhaul two_meshes self_heal node_down awx
 
 .PHONY: help test setup-host venv image collection-link sanity-tree sanity units \
-        lint pytest units-min molecule bench bench-converge bench-dataplane bench-heal lab lab-up lab-down build clean
+        lint pytest units-min molecule bench bench-converge bench-dataplane bench-heal bench-awx lab lab-up lab-down \
+        build ee-context clean
 
 help:
 	@echo "make lab        build and start the seed lab, apply the mesh, run the seed checks"
@@ -94,9 +95,9 @@ $(MIN_STAMP): requirements/test.txt
 
 units-min: sanity-tree $(MIN_STAMP)
 	cd $(COLL_DIR) && PYTHONPATH=$(CURDIR)/build $(CURDIR)/$(MIN_VENV)/bin/python -m pytest -q -p no:cacheprovider \
-	  --import-mode=importlib tests/unit/plugins/module_utils/test_planner.py \
-	  tests/unit/plugins/module_utils/test_planner_golden.py tests/unit/plugins/module_utils/test_planner_secret.py \
-	  tests/unit/plugins/filter
+	  --import-mode=importlib tests/unit/plugins/plugin_utils/test_planner.py \
+	  tests/unit/plugins/plugin_utils/test_planner_golden.py tests/unit/plugins/plugin_utils/test_planner_secret.py \
+	  tests/unit/plugins/plugin_utils/test_publish.py tests/unit/plugins/module_utils/test_names.py tests/unit/plugins/filter
 	$(MIN_VENV)/bin/python -c "import ansible.release as r; print('units-min: ansible-core', r.__version__)"
 
 # ansible-test exits 0 when it finds no unit tests: refuse that.
@@ -131,6 +132,11 @@ bench-converge: setup-host venv image
 bench-heal: setup-host venv image
 	$(BIN)/python tests/bench/bench_heal.py
 
+# One sliced pass (publish + site, 3 slices each, through ansible-runner) vs one unsliced site
+# job on a fresh awx lab each (docs/awx.md, "Figures").
+bench-awx: setup-host venv image
+	$(BIN)/python tests/bench/bench_awx.py
+
 # Direct vs backhaul between two LAN hosts (the Backhaul test double, not real Backhaul).
 bench-dataplane: setup-host venv image
 	$(BIN)/python tests/bench/bench_dataplane.py
@@ -156,6 +162,15 @@ lab-down: venv
 # The collection tarball (galaxy.yml's build_ignore leaves tests and dev files out).
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path build/dist .
+
+# The execution environment's build context (build/ee/context): the collection tarball beside
+# execution-environment.yml's additional_build_files, then ansible-builder create. No image is
+# built here (that needs podman build access to the base image registry): see docs/awx.md.
+ee-context: venv
+	rm -rf build/ee
+	$(BIN)/ansible-galaxy collection build --output-path build/ee .
+	mv build/ee/smite-wgmesh-*.tar.gz build/ee/smite-wgmesh.tar.gz
+	$(BIN)/ansible-builder create --file execution-environment.yml --context build/ee/context
 
 clean:
 	rm -rf build

@@ -16,19 +16,24 @@ from ansible_collections.smite.wgmesh.plugins.module_utils.peer_keys import choo
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import (
     PlanError, host_plan, peers_outside, plan_meshes, plan_summary,
 )
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.publish import with_published
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.status import (
     build_report, collect, report_markdown, report_text,
 )
 
 
-def _inventory_facts(meshes, hostvars):
-    """Only the facts the planner needs, for only the nodes the meshes name."""
+def _mesh_nodes(meshes):
     names = set()
     for mesh in meshes if isinstance(meshes, list) else ():
         if isinstance(mesh, Mapping) and isinstance(mesh.get('nodes'), list):
             names.update(n for n in mesh['nodes'] if isinstance(n, str))
+    return names
+
+
+def _inventory_facts(meshes, hostvars):
+    """Only the facts the planner needs, for only the nodes the meshes name."""
     facts = {}
-    for name in names:
+    for name in _mesh_nodes(meshes):
         if name not in hostvars:
             continue
         host = hostvars[name]
@@ -47,13 +52,17 @@ def _secret_text(secret):
     return secret
 
 
-def mesh_plan(meshes, hostvars, secret=None, errors='raise'):
+def mesh_plan(meshes, hostvars, secret=None, errors='raise', published=None):
     if not isinstance(hostvars, Mapping):
         raise AnsibleFilterError('mesh_plan: the first argument must be hostvars (a mapping of hosts)')
     if errors not in ('raise', 'return'):
         raise AnsibleFilterError("mesh_plan: errors must be 'raise' or 'return'")
+    if published is not None and not isinstance(published, Mapping):
+        raise AnsibleFilterError('mesh_plan: published must be the result of smite.wgmesh.mesh_published')
     try:
-        return plan_meshes(meshes, _inventory_facts(meshes, hostvars), _secret_text(secret))
+        # A sliced run (docs/awx.md): the nodes outside this inventory as they published themselves.
+        facts = with_published(_inventory_facts(meshes, hostvars), _mesh_nodes(meshes), published)
+        return plan_meshes(meshes, facts, _secret_text(secret))
     except PlanError as exc:
         if errors == 'return':  # playbooks/plan.yml fails with them as its own message
             return {'errors': list(exc.errors)}

@@ -24,7 +24,7 @@ import binascii
 import os
 import stat
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file, write_atomic
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import create_exclusive, read_file, write_atomic
 
 try:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -233,8 +233,17 @@ def ensure_keypair(key_dir, name, rotate, check_mode, wg_pubkey=None):
             public_key = CHECK_MODE_PLACEHOLDER
         else:
             new_key = generate_private_key()
+            # Derived first: a key is only written once its public key is known.
             public_key = public_key_from_private(new_key, wg_pubkey)
-            write_atomic(key_path, new_key + '\n', KEY_MODE)
+            if key_state is not None:
+                write_atomic(key_path, new_key + '\n', KEY_MODE)
+            elif not create_exclusive(key_path, new_key + '\n', KEY_MODE):
+                # Another run made this key since it was looked at (two jobs on one node, e.g.
+                # overlapping AWX slices): keep that one, so both report the key the node has.
+                new_key = (read_file(key_path) or '').strip()
+                if not is_valid_key(new_key):
+                    raise WgKeyError('%s was created by another run but does not hold a valid key' % key_path)
+                public_key = public_key_from_private(new_key, wg_pubkey)
             if owner is not None:
                 os.chown(key_path, owner[0], owner[1])
     else:

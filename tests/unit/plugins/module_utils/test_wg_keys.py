@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 from ansible_collections.smite.wgmesh.plugins.module_utils import wg_keys
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import create_exclusive
 from ansible_collections.smite.wgmesh.plugins.module_utils.wg_keys import (
     CHECK_MODE_PLACEHOLDER,
     WgKeyError,
@@ -155,6 +156,26 @@ def test_write_atomic_cleans_up_on_failure(tmp_path, monkeypatch):
     assert os.listdir(str(tmp_path)) == []
 
 
+def test_create_exclusive_creates_once_and_never_overwrites(tmp_path):
+    path = str(tmp_path / 'k')
+    assert create_exclusive(path, 'first\n', 0o600) is True
+    assert create_exclusive(path, 'second\n', 0o600) is False
+    assert read(path) == 'first\n' and mode(path) == 0o600
+    assert os.listdir(str(tmp_path)) == ['k']  # no temporary file left either way
+
+
+def test_create_exclusive_links_only_a_complete_private_file(tmp_path, monkeypatch):
+    seen = []
+    real_link = os.link
+
+    def spy(src, dst):
+        seen.append((mode(src), read(src)))
+        real_link(src, dst)
+    monkeypatch.setattr(os, 'link', spy)
+    create_exclusive(str(tmp_path / 'k'), 'secret\n', 0o600)
+    assert seen == [(0o600, 'secret\n')]
+
+
 def test_key_dir_created_0700_and_fixed(tmp_path):
     key_dir = str(tmp_path / 'wgmesh')
     change = ensure_key_dir(key_dir, check_mode=True)
@@ -292,3 +313,23 @@ def test_remove_keypair(key_dir):
     assert remove_keypair(key_dir, 'office', check_mode=False).changed
     assert sorted(os.listdir(key_dir)) == ['backup.key', 'backup.pub']
     assert not remove_keypair(key_dir, 'office', check_mode=False).changed
+
+
+def test_two_runs_racing_on_a_new_key_both_report_the_key_kept(key_dir, monkeypatch):
+    """Run A finds no key; before it writes one, run B (another job on the same node) creates
+    it. A must keep B's key and report B's public key, not overwrite it with its own."""
+    real_generate = wg_keys.generate_private_key
+    other = {}
+
+    def generate_while_another_run_creates_the_key():
+        if not other:
+            monkeypatch.setattr(wg_keys, 'generate_private_key', real_generate)
+            other['public'] = ensure_keypair(key_dir, 'office', False, False, derive)[1]
+        return real_generate()
+    monkeypatch.setattr(wg_keys, 'generate_private_key', generate_while_another_run_creates_the_key)
+    change, public, _previous = ensure_keypair(key_dir, 'office', False, False, derive)
+    key = read(os.path.join(key_dir, 'office.key')).strip()
+    assert public == other['public'] == derive(key)
+    assert read(os.path.join(key_dir, 'office.pub')).strip() == public
+    assert mode(os.path.join(key_dir, 'office.key')) == 0o600
+    assert sorted(os.listdir(key_dir)) == ['office.key', 'office.pub']
