@@ -20,7 +20,8 @@ __metaclass__ = type
 import re
 from collections.abc import Mapping
 
-from ansible_collections.smite.wgmesh.plugins.module_utils.peer_keys import NODE_RE, is_public_key
+from ansible_collections.smite.wgmesh.plugins.module_utils.names import is_node_name
+from ansible_collections.smite.wgmesh.plugins.module_utils.peer_keys import is_public_key
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import PlanError
 
 VAR_PREFIX = 'wgmesh_node_'
@@ -71,7 +72,7 @@ def _record_problems(var, record):
     if extra:
         problems.append('%s: unexpected field(s) %s (a record holds only %s)' % (where, ', '.join(extra), ', '.join(FIELDS)))
     name = record.get('name')
-    if not isinstance(name, str) or not NODE_RE.match(name):
+    if not is_node_name(name):
         problems.append('%s: name must be an inventory hostname, got %r' % (where, name))
     elif var_name(name) != var:
         problems.append('%s: name %s publishes as %s, not as %s' % (where, name, var_name(name), var))

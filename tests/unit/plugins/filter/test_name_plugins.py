@@ -9,10 +9,10 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.smite.wgmesh.plugins.filter.names import FilterModule
-from ansible_collections.smite.wgmesh.plugins.test.names import TestModule
+from ansible_collections.smite.wgmesh.plugins.test.names import TestModule as NameTestPlugins
 
 mesh_interface = FilterModule().filters()['mesh_interface']
-mesh_name = TestModule().tests()['mesh_name']
+mesh_name = NameTestPlugins().tests()['mesh_name']
 
 
 def test_mesh_interface():
