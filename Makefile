@@ -28,7 +28,7 @@ LAB_INVENTORY = build/lab/$(shell sed -n 's/^name: *//p' $(LAB_SCENARIO))/invent
 MOLECULE_SCENARIOS ?= default hub_spoke change backhaul two_meshes self_heal node_down
 
 .PHONY: help test setup-host venv image collection-link sanity-tree sanity units \
-        lint pytest units-min molecule bench bench-converge bench-dataplane bench-heal lab lab-up lab-down build clean
+        lint pytest units-min molecule bench bench-converge bench-dataplane bench-heal bench-mtu lab lab-up lab-down build clean
 
 help:
 	@echo "make lab        build and start the seed lab, apply the mesh, run the seed checks"
@@ -131,7 +131,12 @@ bench-converge: setup-host venv image
 bench-heal: setup-host venv image
 	$(BIN)/python tests/bench/bench_heal.py
 
-# Direct vs backhaul between two LAN hosts (the Backhaul test double, not real Backhaul).
+# mtu auto: probing time per converge for full meshes of 3 and 6 nodes (lab subnets of molecule/mtu).
+bench-mtu: setup-host venv image
+	$(BIN)/python tests/bench/bench_mtu.py
+
+# Direct vs backhaul between two LAN hosts (the Backhaul test double, not real Backhaul), and
+# the fixed MTU 1280 vs mtu auto on the lab's 1500 path.
 bench-dataplane: setup-host venv image
 	$(BIN)/python tests/bench/bench_dataplane.py
 

@@ -16,8 +16,8 @@ description:
     path with the Don't Fragment bit set, by a binary search of ICMP echoes
     (C(ping -M do -c 2 -i 0.2 -W TIMEOUT)). All addresses are probed at once, one thread each;
     a search takes about ten probes.
-  - An address whose probes all fail (ICMP filtered, black hole, host down) gets
-    RV(paths.path_mtu=null); that is not an error.
+  - An address whose probes all fail (ICMP filtered, black hole, host down) gets a
+    C(path_mtu) of null in RV(paths); that is not an error.
   - Also returns the current MTU of the given interfaces, so that the caller can keep a mesh's
     MTU unless the measurement moved past its hysteresis.
   - Only sends probes and reads; never changes anything.

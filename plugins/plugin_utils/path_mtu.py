@@ -183,7 +183,7 @@ def status_mtu_lines(mtus):
             ', '.join(str(v) for v in values) or 'none',
             '; a converge would choose %d' % entry['would_choose'] if 'would_choose' in entry else ''))
         for link in entry['links']:
-            lines.append('  path MTU %s <-> %s: %s (%s)' % (link['nodes'][0], link['nodes'][1],
-                                                           link['path_mtu'] if link['path_mtu'] else '-', link['state']))
+            value = link['path_mtu'] if link['path_mtu'] else '-'
+            lines.append('  path MTU %s <-> %s: %s (%s)' % (link['nodes'][0], link['nodes'][1], value, link['state']))
         lines.extend('  warning: ' + warning for warning in entry['warnings'])
     return lines

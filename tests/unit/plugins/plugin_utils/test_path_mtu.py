@@ -48,8 +48,8 @@ def full(values, current=None, nodes=('a', 'b', 'c')):
 
 def test_targets_direct_full_mesh_every_peer_public_address():
     planned = plan()
-    assert probe_targets(host_plan(planned, 'a')) == {'targets': ['203.0.113.2', '203.0.113.3'],
-                                                       'interfaces': ['wg-m']}
+    assert probe_targets(host_plan(planned, 'a')) == {
+        'targets': ['203.0.113.2', '203.0.113.3'], 'interfaces': ['wg-m']}
 
 
 def test_targets_nothing_for_a_fixed_mtu():
