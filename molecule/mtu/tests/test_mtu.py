@@ -12,6 +12,7 @@
 3. blocked: every node drops ICMP echo requests on its WAN: site.yml warns, does not fail, and
    the mesh falls back to 1280; unblocked, the next run measures 1340 again and a rerun changes
    nothing.
+4. removed: remove.yml takes the last mesh away, and the collection's nftables table with it.
 """
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -239,3 +240,15 @@ def test_unblocked_the_next_run_measures_again_and_a_rerun_changes_nothing(nodes
     stats = assert_run_ok(proc, nodes)
     assert all(stats[name]["changed"] == 0 for name in nodes), (stats, recap(proc.stdout))
     assert "every path MTU probe" not in proc.stdout
+
+
+# 4. removed -------------------------------------------------------------------------------
+
+
+def test_removing_the_last_mesh_removes_the_table(nodes, tmp_path):
+    proc = run_playbook("remove.yml", "-e", "mesh=%s" % MESH)
+    assert_run_ok(proc, nodes)
+    for name, host in nodes.items():
+        assert link(host, IFACE) is None, name
+        assert host.run("nft list table inet smite_wgmesh").rc != 0, name
+        assert not host.file("/etc/wireguard/wgmesh.nft").exists, name
