@@ -109,8 +109,8 @@ def main(argv=None):
             lablib.down(lab)
             lablib.up(lab)
             results[size] = measure(lab)
-            print("%d nodes: %s" % (size, json.dumps(dict((k, v) for k, v in results[size].items()
-                                                           if k != "per_node"))))
+            shown = dict((k, v) for k, v in results[size].items() if k != "per_node")
+            print("%d nodes: %s" % (size, json.dumps(shown)))
     except lablib.LabError as exc:
         print("bench_mtu: %s" % exc, file=sys.stderr)
         return 1
