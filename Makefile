@@ -25,10 +25,10 @@ export PATH := $(BIN):$(PATH)
 LAB := $(BIN)/python tests/lab/lab.py
 LAB_SCENARIO ?= tests/lab/scenarios/seed.yml
 LAB_INVENTORY = build/lab/$(shell sed -n 's/^name: *//p' $(LAB_SCENARIO))/inventory.yml
-MOLECULE_SCENARIOS ?= default hub_spoke change backhaul two_meshes self_heal node_down awx
+MOLECULE_SCENARIOS ?= default hub_spoke change backhaul two_meshes self_heal node_down awx mtu
 
 .PHONY: help test setup-host venv image collection-link sanity-tree sanity units \
-        lint pytest units-min molecule bench bench-converge bench-dataplane bench-heal bench-awx lab lab-up lab-down \
+        lint pytest units-min molecule bench bench-converge bench-dataplane bench-heal bench-awx bench-mtu lab lab-up lab-down \
         build ee-context clean
 
 help:
@@ -137,7 +137,12 @@ bench-heal: setup-host venv image
 bench-awx: setup-host venv image
 	$(BIN)/python tests/bench/bench_awx.py
 
-# Direct vs backhaul between two LAN hosts (the Backhaul test double, not real Backhaul).
+# mtu auto: probing time per converge for full meshes of 3 and 6 nodes (lab subnets of extensions/molecule/mtu).
+bench-mtu: setup-host venv image
+	$(BIN)/python tests/bench/bench_mtu.py
+
+# Direct vs backhaul between two LAN hosts (the Backhaul test double, not real Backhaul), and
+# the fixed MTU 1280 vs mtu auto on the lab's 1500 path.
 bench-dataplane: setup-host venv image
 	$(BIN)/python tests/bench/bench_dataplane.py
 

@@ -37,6 +37,7 @@ MESH_KEYS = frozenset((
 ))
 MTU_MIN, MTU_MAX = 1280, 1420  # 1280: IPv6 minimum; 1420: 1500 - 80 (WireGuard over IPv6)
 DEFAULT_MTU = 1280
+MTU_AUTO = 'auto'  # measured on the nodes at converge (plugin_utils/path_mtu.py)
 KEEPALIVE = 25  # Backhaul drops UDP flows idle for 60 s; keep both ends talking
 LISTEN_PORT_BASE, LISTEN_PORT_SPAN = 51820, 100
 # Backhaul bind (P) and loopback (L) ports: outside Linux's ephemeral range 32768-60999.
@@ -171,7 +172,9 @@ class _MeshChecker:
                 self.error("'%s' is not a member of this mesh" % (hub,), field='hub')
         elif hub is not None:
             self.error('only used with topology hub-spoke', field='hub')
-        mtu = self._int(raw.get('mtu', DEFAULT_MTU), 'mtu', MTU_MIN, MTU_MAX)
+        mtu = raw.get('mtu', DEFAULT_MTU)
+        if mtu != MTU_AUTO:
+            mtu = self._int(mtu, 'mtu', MTU_MIN, MTU_MAX, "or '%s'" % MTU_AUTO)
         listen_port = raw.get('listen_port')
         if listen_port is None and isinstance(self.name, str):
             listen_port = default_listen_port(self.name)
@@ -194,15 +197,16 @@ class _MeshChecker:
             'listen_port': listen_port, 'nodes': nodes, 'lans': lans, 'addresses': addresses,
         }
 
-    def _int(self, value, field, low, high):
+    def _int(self, value, field, low, high, other=None):
+        also = ' ' + other if other else ''
         if isinstance(value, bool) or not isinstance(value, int):
             try:
                 value = int(str(value), 10)
             except ValueError:
-                self.error("'%s' is not a whole number" % (value,), field=field)
+                self.error("'%s' is not a whole number%s" % (value, also), field=field)
                 return None
         if not low <= value <= high:
-            self.error('%d is outside %d-%d' % (value, low, high), field=field)
+            self.error('%d is outside %d-%d%s' % (value, low, high, also), field=field)
             return None
         return value
 
@@ -641,7 +645,7 @@ def plan_summary(plan):
         mesh = plan['meshes'][name]
         nodes = mesh['nodes']
         hub = ' (hub %s)' % mesh['hub'] if mesh['hub'] else ''
-        lines.append('mesh %s: %s%s, transport %s, overlay %s, MTU %d, interface %s' % (
+        lines.append('mesh %s: %s%s, transport %s, overlay %s, MTU %s, interface %s' % (
             name, mesh['topology'], hub, mesh['transport'], mesh['overlay_subnet'], mesh['mtu'], mesh['interface']))
         lines.extend('  ' + line for line in text_table(
             ('node', 'overlay', 'listen', 'public', 'nat', 'LANs'),

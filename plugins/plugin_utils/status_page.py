@@ -463,6 +463,16 @@ def _legend():
     return '<ul class="legend">%s</ul>' % ''.join(items)
 
 
+def _mtu_fact(mesh):
+    """'MTU 1340 (auto)': the MTU on the interfaces (status.yml's smite.wgmesh.mesh_mtu_status), if known."""
+    mtu = mesh.get('mtu')
+    if not hasattr(mtu, 'get'):
+        return None
+    values = sorted(set(v for v in (mtu.get('interface_mtu') or {}).values() if v))
+    shown = '/'.join(str(v) for v in values) or str(mtu.get('configured'))
+    return 'MTU %s%s' % (shown, ' (auto)' if mtu.get('mode') == 'auto' else '')
+
+
 def _traffic(mesh):
     traffic = mesh.get('traffic') or {}
     if not traffic.get('nodes_reporting'):
@@ -546,7 +556,7 @@ def render_page(report):
         facts = [mesh.get('interface'), mesh.get('topology'),
                  'hub %s' % mesh['hub'] if mesh.get('topology') == 'hub-spoke' and mesh.get('hub') else None,
                  'transport %s' % mesh['transport'] if mesh.get('transport') else None,
-                 'overlay %s' % mesh['overlay_subnet'] if mesh.get('overlay_subnet') else None]
+                 'overlay %s' % mesh['overlay_subnet'] if mesh.get('overlay_subnet') else None, _mtu_fact(mesh)]
         caption = 'Topology of mesh %s: %s. Line colour and style give each link\'s state (solid up, dash-dot ' \
                   'degraded, dashed down) and its label the worst latency and loss of its two directions' % (
                       name, line)

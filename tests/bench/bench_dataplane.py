@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 smite.wgmesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Data-plane benchmark: LAN host to LAN host over the overlay, transport direct vs backhaul.
+"""Data-plane benchmark: LAN host to LAN host over the overlay, transport direct vs backhaul,
+and the mesh's fixed MTU (the scenario's, 1280) vs `mtu: auto` on the lab's 1500-byte path.
 
-For each transport, direct then backhaul, brings up a fresh lab (tests/bench/dataplane_lab.yml,
+For each run - direct, backhaul, then direct with mtu auto - brings up a fresh lab (tests/bench/dataplane_lab.yml,
 via tests/lab/lab.py), applies playbooks/site.yml with the mesh's transport set by `-e` (the
 lab inventory installs the Backhaul test double), measures, checks the peers' endpoints are the
-transport's, and finally prints both and their ratio. Measured between the two LAN hosts, with the host's isolation
+transport's, and finally prints the figures and their ratios. Measured between the two LAN hosts, with the host's isolation
 rule on (so the traffic crosses the overlay):
 
 - TCP throughput: a python3 socket sender/receiver (nothing installed in the image);
@@ -17,7 +18,7 @@ rule on (so the traffic crosses the overlay):
 On the test double the backhaul figures say nothing about real Backhaul's speed (the double
 is a single-threaded Python relay); they show the path works and what the tunnel costs here.
 
-    python tests/bench/bench_dataplane.py [--seconds 5] [--keep] [--playbook PATH]
+    python tests/bench/bench_dataplane.py [--seconds 5] [--keep] [--playbook PATH] [--scenario PATH]
 
 Figures are also written to build/bench/dataplane.json. Not a test with a time limit.
 """
@@ -83,12 +84,18 @@ def sh(container, *argv, check=True):
     return proc
 
 
-def apply(lab, transport, playbook):
-    """site.yml with the scenario's mesh switched to `transport` (extra vars win over inventory)."""
+RUNS = (("direct", "direct", None), ("backhaul", "backhaul", None), ("mtu_auto", "direct", "auto"))
+
+
+def apply(lab, transport, playbook, mtu=None):
+    """site.yml with the scenario's mesh switched to `transport` (and `mtu` when given; extra
+    vars win over inventory)."""
     meshes = copy.deepcopy(lab["meshes"])
     for mesh in meshes:
         mesh["transport"] = transport
-    extra = os.path.join(lab["dir"], "bench-%s.json" % transport)
+        if mtu is not None:
+            mesh["mtu"] = mtu
+    extra = os.path.join(lab["dir"], "bench-%s-%s.json" % (transport, mtu or "planned"))
     with open(extra, "w") as f:
         json.dump({"wgmesh_meshes": meshes}, f)
     bindir = os.path.dirname(sys.executable)
@@ -159,15 +166,20 @@ def throughput(src, dst, seconds):
             "tcp_mbit_s": round(int(nbytes) * 8 / float(elapsed) / 1e6, 2)}
 
 
+def live_mtu(lab):
+    """The MTU the mesh interface has on the first node (mtu auto: the one chosen)."""
+    return int(sh(lab["nodes"][0]["container"], "cat", "/sys/class/net/wg-%s/mtu" % lab["meshes"][0]["name"]).stdout)
+
+
 def measure(lab, seconds):
     src, dst = lab["nodes"][0]["lanhost"], lab["nodes"][1]["lanhost"]
     # A fresh link needs a handshake first: wait for the first reply, bounded.
     lablib.wait_for("%s -> %s over the overlay" % (src["name"], dst["name"]),
                     lambda: sh(src["container"], "ping", "-n", "-c", "1", "-W", "1", dst["ip"],
                                check=False).returncode == 0, timeout=30)
-    result = {"from": src["ip"], "to": dst["ip"]}
+    result = {"from": src["ip"], "to": dst["ip"], "mtu": live_mtu(lab)}
     result.update(ping_stats(src, dst))
-    result.update(df_pings(src, dst, lab["meshes"][0]["mtu"]))
+    result.update(df_pings(src, dst, result["mtu"]))
     result.update(throughput(src, dst, seconds))
     return result
 
@@ -180,7 +192,12 @@ def report(results):
     for label, key in rows:
         ratio = "%.3f" % (b[key] / d[key]) if d[key] else "-"
         print("%-26s %12s %12s %16s" % (label, d[key], b[key], ratio))
-    for name, r in (("direct", d), ("backhaul", b)):
+    a = results["mtu_auto"]
+    print("\n%-26s %12s %12s %16s" % ("direct, LAN -> LAN", "MTU %d" % d["mtu"], "auto (%d)" % a["mtu"], "auto/fixed"))
+    for label, key in rows[:2]:
+        ratio = "%.3f" % (a[key] / d[key]) if d[key] else "-"
+        print("%-26s %12s %12s %16s" % (label, d[key], a[key], ratio))
+    for name, r in (("direct", d), ("backhaul", b), ("mtu_auto", a)):
         print("%-8s DF ping %d bytes payload passes: %s; %d bytes refused (frag needed): %s" % (
             name, r["df_payload"], r["df_fits_passes"], r["df_payload"] + 1, r["df_plus_one_refused"]))
     print("(backhaul runs on the Python test double: its figures say nothing about real Backhaul.)")
@@ -191,20 +208,21 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=5, help="TCP send time per transport")
     parser.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
     parser.add_argument("--playbook", default=os.path.join(REPO, "playbooks", "site.yml"))
+    parser.add_argument("--scenario", default=SCENARIO, help="lab description (two nodes with a LAN host each)")
     opts = parser.parse_args(argv)
-    lab = lablib.load_scenario(SCENARIO)
+    lab = lablib.load_scenario(opts.scenario)
     results = {}
     try:
-        for transport in ("direct", "backhaul"):
+        for run, transport, mtu in RUNS:
             # A fresh lab per transport: nothing of the other transport's state is left
             # (a live switch keeps WireGuard's learned endpoints: traffic would stay direct).
             lablib.down(lab)
             lablib.up(lab)
-            took = apply(lab, transport, opts.playbook)
-            results[transport] = measure(lab, opts.seconds)
+            took = apply(lab, transport, opts.playbook, mtu)
+            results[run] = measure(lab, opts.seconds)
             check_path(lab, transport)
-            results[transport]["apply_seconds"] = round(took, 1)
-            print("%s: %s" % (transport, json.dumps(results[transport])))
+            results[run]["apply_seconds"] = round(took, 1)
+            print("%s: %s" % (run, json.dumps(results[run])))
     except lablib.LabError as exc:
         print("bench_dataplane: %s" % exc, file=sys.stderr)
         return 1

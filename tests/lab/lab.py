@@ -94,6 +94,8 @@ def load_scenario(path):
             "lan_gateway": str(lan.network_address + 254),
             "lan_network": "wgmesh-%s-lan-%s" % (name, short),
             "nat": bool(node.get("nat", False)),
+            # Optional MTU of the node's WAN interface (a PPPoE or tunnelled uplink): set after start.
+            "wan_mtu": int(node["wan_mtu"]) if node.get("wan_mtu") else None,
             # Optional non-root login with passwordless sudo (playbooks use become).
             "user": _lab_user(node.get("user")),
             "lanhost": None if node.get("lanhost", True) is False else {
@@ -360,6 +362,8 @@ def up(lab):
             add_sudo_user(node["container"], node["user"])
         if node["nat"]:
             install_nat(lab, node)
+        if node["wan_mtu"]:
+            podman("exec", node["container"], "ip", "link", "set", "dev", WAN_IF, "mtu", str(node["wan_mtu"]))
     isolate(lab, True)
     write_outputs(lab)
     print("lab %s up: %s" % (lab["name"], ", ".join(

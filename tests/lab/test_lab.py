@@ -93,3 +93,9 @@ def test_node_user_option(tmp_path):
     bad.write_text(good.read_text().replace("user: admin", "user: 'x; rm -rf /'"))
     with pytest.raises(lab.LabError, match="node user"):
         lab.load_scenario(str(bad))
+
+
+def test_wan_mtu_option():
+    """`wan_mtu:` (a PPPoE or tunnelled uplink) is set on the node's WAN after start; absent: left at 1500."""
+    scen = lab.load_scenario(os.path.join(HERE, "scenarios", "mtu.yml"))
+    assert [(n["name"], n["wan_mtu"]) for n in scen["nodes"]] == [("node-a", 1400), ("node-b", 1400), ("node-c", None)]

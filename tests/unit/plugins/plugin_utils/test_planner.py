@@ -259,7 +259,9 @@ INVALID = [
      ["mesh 'lab', node 'node-ir', field 'lan_subnets'", "also in mesh 'office'", 'node(s) node-tr would route']),
     ([mesh(mtu=9000)], None, SECRET, ["field 'mtu'", '1280-1420']),
     ([mesh(mtu=1000)], None, SECRET, ["field 'mtu'"]),
-    ([mesh(mtu='big')], None, SECRET, ["field 'mtu'", 'whole number']),
+    ([mesh(mtu='big')], None, SECRET, ["field 'mtu'", 'whole number', "or 'auto'"]),
+    ([mesh(mtu='Auto')], None, SECRET, ["mesh 'office', field 'mtu'", "'Auto' is not a whole number or 'auto'"]),
+    ([mesh(mtu=1500)], None, SECRET, ["mesh 'office', field 'mtu'", "1500 is outside 1280-1420 or 'auto'"]),
     ([mesh(listen_port=70000)], None, SECRET, ["field 'listen_port'"]),
     ([mesh(colour='blue')], None, SECRET, ["mesh 'office'", 'unknown field(s) colour']),
     ([mesh()], None, None, ['wgmesh_secret', 'openssl rand -hex 24']),
@@ -290,3 +292,11 @@ def test_all_errors_are_reported_at_once():
 def test_not_a_list():
     with pytest.raises(PlanError, match='must be a list'):
         plan_meshes({'name': 'office'}, INVENTORY, SECRET)
+
+
+def test_mtu_auto_is_kept_in_the_plan_the_host_plan_and_the_summary():
+    from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import plan_summary
+    planned = plan(mesh(mtu='auto'))
+    assert planned['meshes']['office']['mtu'] == 'auto'
+    assert [entry['mtu'] for entry in host_plan(planned, 'node-ir')] == ['auto']
+    assert 'MTU auto' in plan_summary(planned)[0]

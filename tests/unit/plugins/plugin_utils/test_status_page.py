@@ -411,3 +411,11 @@ def test_filter_returns_the_page():
     assert validate_report(report) == []
     page = FILTER(report)
     assert page.startswith('<!DOCTYPE html>') and page == render_page(report)
+
+
+def test_heading_shows_the_mtu_when_the_report_has_it():
+    report = report_for(3)
+    assert 'MTU' not in ''.join(Dom(render_page(report)).text)
+    report['meshes']['office']['mtu'] = {'mode': 'auto', 'configured': 'auto',
+                                         'interface_mtu': dict.fromkeys(report['meshes']['office']['nodes'], 1340)}
+    assert 'transport backhaul, overlay 10.250.0.0/24, MTU 1340 (auto)' in ''.join(Dom(render_page(report)).text)
