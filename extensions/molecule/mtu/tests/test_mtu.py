@@ -56,6 +56,15 @@ def _undrop(container):
     _container_nft(container, "add table inet %(t)s\ndelete table inet %(t)s\n" % {"t": TEST_TABLE})
 
 
+def _dropping(containers, rule):
+    """Fixture body: `rule` dropped on input in every container while the tests that use it run."""
+    for container in containers:
+        _drop_in(container, rule)
+    yield containers
+    for container in containers:
+        _undrop(container)
+
+
 def _interface_mtus(nodes):
     return dict((name, (link(host, IFACE) or {}).get("mtu")) for name, host in nodes.items())
 
@@ -164,12 +173,8 @@ def test_status_shows_the_chosen_mtu_and_each_link_path_mtu(nodes, tmp_path):
 @pytest.fixture(scope="module")
 def icmp_dropped(lab, lanhosts):
     """ICMP dropped on every LAN host (so no "fragmentation needed" reaches them), while the tests run."""
-    containers = [node_by_name(lab, node)["lanhost"]["container"] for _h, (_x, _ip, node) in lanhosts.items()]
-    for container in containers:
-        _drop_in(container, "meta l4proto icmp")
-    yield containers
-    for container in containers:
-        _undrop(container)
+    yield from _dropping([node_by_name(lab, node)["lanhost"]["container"] for _h, (_x, _ip, node) in lanhosts.items()],
+                         "meta l4proto icmp")
 
 
 def test_tcp_lan_to_lan_at_1500_with_icmp_filtered_completes_thanks_to_the_clamp(lan, icmp_dropped, isolated):
@@ -212,12 +217,7 @@ def test_the_clamp_comes_back(nodes, lan, icmp_dropped, tmp_path):
 @pytest.fixture(scope="module")
 def probes_blocked(lab, nodes):
     """Every node drops ICMP echo requests arriving on its WAN: every probe fails."""
-    containers = [node_by_name(lab, name)["container"] for name in nodes]
-    for container in containers:
-        _drop_in(container, 'iifname "wan0" icmp type echo-request')
-    yield containers
-    for container in containers:
-        _undrop(container)
+    yield from _dropping([node_by_name(lab, name)["container"] for name in nodes], 'iifname "wan0" icmp type echo-request')
 
 
 def test_all_probes_blocked_falls_back_to_1280_with_a_warning(nodes, probes_blocked, tmp_path):
