@@ -57,9 +57,11 @@ def _plain(value):
 
 
 def _per_host(name, option, values, required=()):
-    """{host: plain mapping or None} from a documented {host: registered result or None} argument.
+    """{host: plain mapping or None} from a documented {host: registered result} argument,
+    where None or an empty dict (what `map(attribute=NAME, default={})` gives for a host that
+    has no such variable) means no result.
 
-    Every host of `required` must have a mapping: a None there means the caller passed the
+    Every host of `required` must have a result: none there means the caller passed the
     wrong variable (a renamed register), which must fail loudly rather than read as a host
     that was not there."""
     result = {}
@@ -67,7 +69,7 @@ def _per_host(name, option, values, required=()):
         if value is not None and not isinstance(value, Mapping):
             raise AnsibleFilterError('%s: %s[%s] must be a registered result (a dict) or None, got %s'
                                      % (name, option, host, type(value).__name__))
-        result[host] = _plain(value)
+        result[host] = _plain(value) or None
     missing = sorted(host for host in required if result.get(host) is None)
     if missing:
         raise AnsibleFilterError('%s: %s has no result for %s' % (name, option, ', '.join(missing)))

@@ -92,7 +92,7 @@ CHOICE = {'public_keys': {'office': {'node-tr': key('tr'), 'node-uae': key('uae'
 
 def test_pending_report_over_explicit_mappings():
     reached = {'node-ir': {'ping': 'pong'}, 'node-tr': {'unreachable': True, 'msg': 'Failed to connect'},
-               'node-uae': None}  # node-uae: not in this run (--limit)
+               'node-uae': {}}  # node-uae: not in this run (--limit; map(attribute=..., default={}))
     choices = {'node-ir': CHOICE, 'node-tr': None, 'node-uae': None}
     assert FILTERS['mesh_pending_report'](PLAN, reached, ['node-ir'], choices) == [
         'pending: node-tr unreachable: not converged; its last known key kept on node-ir']
