@@ -20,11 +20,12 @@ from ansible_collections.smite.wgmesh.plugins.plugin_utils.rotation import (
 )
 
 
-def _require_request(plan, request, name):
-    require_plan(plan, name)
-    if request.get('mesh') not in plan['meshes'] or not isinstance(request.get('nodes'), list):
+def _require_request(request, name, plan=None):
+    """The request's mesh plan (with `plan`); fails unless `request` is a rotation request."""
+    if not isinstance(request.get('mesh'), str) or not isinstance(request.get('nodes'), list) \
+            or (plan is not None and request['mesh'] not in plan['meshes']):
         raise AnsibleFilterError('%s: the request must come from smite.wgmesh.mesh_rotation_request' % name)
-    return plan['meshes'][request['mesh']]
+    return None if plan is None else plan['meshes'][request['mesh']]
 
 
 def _require_keys(keys, request, name):
@@ -49,22 +50,24 @@ def mesh_rotation_request(_input, mesh, nodes):
 @documented_filter
 def mesh_rotation_keys(_input, request):
     """{node: {old, new, rotated}} from {node: registered wg_keypair result}."""
-    strangers = sorted(set(_input) - set(request.get('nodes') or ()))
+    _require_request(request, 'mesh_rotation_keys')
+    strangers = sorted(set(_input) - set(request['nodes']))
     if strangers:
         raise AnsibleFilterError('mesh_rotation_keys: not nodes of the request: %s' % ', '.join(strangers))
     try:
-        return dict((node, key_change(result, request.get('mesh'))) for node, result in _input.items())
+        return dict((node, key_change(result, request['mesh'])) for node, result in _input.items())
     except RotationError as exc:
         raise AnsibleFilterError('mesh_rotation_keys: %s' % exc)
 
 
 @documented_filter
 def mesh_rotation_check(_input, request, keys, host, hosts):
-    mesh_plan = _require_request(_input, request, 'mesh_rotation_check')
+    require_plan(_input, 'mesh_rotation_check')
+    mesh_plan = _require_request(request, 'mesh_rotation_check', _input)
     keys = _require_keys(keys, request, 'mesh_rotation_check')
     if host not in keys:
         raise AnsibleFilterError('mesh_rotation_check: %s has no key in keys' % host)
-    return dict(check_request(mesh_plan, host, keys, hosts), interface=request['interface'])
+    return dict(check_request(mesh_plan, host, keys, hosts), interface=mesh_plan['interface'])
 
 
 @documented_filter
@@ -75,7 +78,8 @@ def mesh_rotation_problems(_input, node, expected_keys):
 @documented_filter
 def mesh_rotation_report(_input, request, keys, checks, check_mode):
     name = 'mesh_rotation_report'
-    mesh_plan = _require_request(_input, request, name)
+    require_plan(_input, name)
+    mesh_plan = _require_request(request, name, _input)
     keys = _require_keys(keys, request, name)
     reports = {}
     for node, check in checks.items():

@@ -56,6 +56,8 @@ def test_keys_from_the_registered_keypair_results():
         FILTERS['mesh_rotation_keys']({'node-x': keypair('node-x', True)}, REQUEST)
     with pytest.raises(AnsibleFilterError, match='mesh_rotation_keys: not a smite.wgmesh.wg_keypair result'):
         FILTERS['mesh_rotation_keys']({'node-ir': {'changed': False}}, REQUEST)
+    with pytest.raises(AnsibleFilterError, match='mesh_rotation_keys: the request must come from smite.wgmesh.mesh_rotation_request'):
+        FILTERS['mesh_rotation_keys']({}, {'mesh': 'office'})
 
 
 def test_check_asks_for_the_peers_still_in_the_run():
