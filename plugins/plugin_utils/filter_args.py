@@ -53,6 +53,15 @@ _mapping.__name__, _text.__name__ = 'dict', 'str'
 CHECKS = {'dict': _mapping, 'str': _text}
 
 
+class _Arguments(dict):
+    """A filter call's arguments. The validator works on a deep copy of what it is given;
+    deep-copying Ansible's lazy containers (a whole plan, hostvars) costs milliseconds per
+    call, and the validator only replaces top-level values, so a shallow copy is enough."""
+
+    def __deepcopy__(self, memo):
+        return _Arguments(self)
+
+
 def _spec_entry(option):
     entry = dict((key, option[key]) for key in SPEC_KEYS if key in option)
     for key in ('type', 'elements'):
@@ -78,7 +87,7 @@ def filter_arguments(name, args, kwargs):
     if len(args) > len(positional):
         raise AnsibleFilterError('%s: takes at most %d arguments (%s), got %d'
                                  % (name, len(positional), ', '.join(positional), len(args)))
-    params = dict(zip(positional, args))
+    params = _Arguments(zip(positional, args))
     twice = sorted(set(params) & set(kwargs))
     if twice:
         raise AnsibleFilterError('%s: %s given both by position and by name' % (name, ', '.join(twice)))

@@ -93,13 +93,10 @@ class Vaulted(object):
 
 
 class HostVars(Mapping):
-    """Like Ansible's hostvars: a mapping, not a dict, that a deep copy leaves as it is."""
+    """Like Ansible's hostvars: a mapping, not a dict."""
 
     def __init__(self, hosts):
         self._hosts = hosts
-
-    def __deepcopy__(self, memo):
-        return self
 
     def __getitem__(self, name):
         return self._hosts[name]
@@ -115,3 +112,8 @@ def test_a_vaulted_string_is_its_text_and_a_mapping_is_a_dict():
     assert filter_arguments('mesh_host_plan', (PLAN, 'node-ir', Vaulted()), {})['secret'] == 'decrypted-secret'
     hostvars = HostVars({'node-ir': {}})
     assert filter_arguments('mesh_plan', ([], hostvars), {})['hostvars'] is hostvars
+
+
+def test_arguments_are_handed_over_not_copied():
+    """The validator copies only the mapping of arguments: a plan is passed as it is."""
+    assert filter_arguments('mesh_host_plan', (PLAN, 'node-ir'), {})['_input'] is PLAN
