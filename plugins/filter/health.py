@@ -8,27 +8,25 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.smite.wgmesh.plugins.module_utils.health import agent_config
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.filter_args import documented_filter
 
 
-def mesh_agent_config(host_plan, interval=10, stall_after=75, backoff_max=600,
-                      metrics_file='/var/lib/prometheus/node-exporter/wgmesh.prom',
-                      state_file='/var/lib/smite-wgmesh/agent-state.json', config_dir='/etc/wireguard'):
-    if not isinstance(host_plan, list):
-        raise AnsibleFilterError('mesh_agent_config: the input must be a host plan (smite.wgmesh.mesh_host_plan)')
+@documented_filter  # types and defaults: plugins/filter/mesh_agent_config.yml
+def mesh_agent_config(_input, interval, stall_after, backoff_max, metrics_file, state_file, config_dir):
     numbers = dict(interval=interval, stall_after=stall_after, backoff_max=backoff_max)
     for name, value in numbers.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or value < 1:  # the doc's type int lets a bool through
             raise AnsibleFilterError('mesh_agent_config: %s must be a whole number of seconds >= 1, got %r'
                                      % (name, value))
     if stall_after < 2 * interval:
         raise AnsibleFilterError('mesh_agent_config: stall_after (%d s) must be at least two rounds '
                                  '(2 x interval = %d s)' % (stall_after, 2 * interval))
     for name, value in dict(metrics_file=metrics_file, state_file=state_file, config_dir=config_dir).items():
-        if not isinstance(value, str) or not value.startswith('/'):
+        if not value.startswith('/'):
             raise AnsibleFilterError('mesh_agent_config: %s must be an absolute path, got %r' % (name, value))
     try:
-        return agent_config(host_plan, dict(numbers, metrics_file=metrics_file, state_file=state_file,
-                                            config_dir=config_dir))
+        return agent_config(_input, dict(numbers, metrics_file=metrics_file, state_file=state_file,
+                                         config_dir=config_dir))
     except (KeyError, TypeError) as exc:
         raise AnsibleFilterError('mesh_agent_config: the input is not a host plan (missing %s)' % exc)
 

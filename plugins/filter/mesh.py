@@ -1,7 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 smite.wgmesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters over the planner and the status report."""
+"""Filters over the planner and the status report.
+
+Every argument is checked against the filter's documentation (plugins/filter/<name>.yml,
+plugin_utils/filter_args.py). Filters read nothing by a hidden name: registered results and
+facts of other hosts come in as explicit mappings {host: value} built by the caller.
+"""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -13,6 +18,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.smite.wgmesh.plugins.module_utils.peer_keys import choose_peer_keys, pending_report
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.filter_args import documented_filter
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import (
     PlanError, host_plan, peers_outside, plan_meshes, plan_summary,
 )
@@ -23,6 +29,7 @@ from ansible_collections.smite.wgmesh.plugins.plugin_utils.status import (
 
 
 def _mesh_nodes(meshes):
+    """Every node name the meshes list (whatever else is wrong with them: the planner says)."""
     names = set()
     for mesh in meshes if isinstance(meshes, list) else ():
         if isinstance(mesh, Mapping) and isinstance(mesh.get('nodes'), list):
@@ -44,25 +51,43 @@ def _inventory_facts(meshes, hostvars):
     return facts
 
 
-def _secret_text(secret):
-    """An inline-vaulted wgmesh_secret as text: ansible-core < 2.19 passes it to filters as an
-    AnsibleVaultEncryptedUnicode (not a str; str() decrypts it)."""
-    if secret is not None and not isinstance(secret, str) and hasattr(secret, 'vault'):
-        return str(secret)
-    return secret
+def require_plan(plan, name):
+    """Fail unless `plan` looks like a mesh_plan result (also used by the rotation filters)."""
+    if not isinstance(plan.get('meshes'), Mapping):
+        raise AnsibleFilterError('%s: the input must be a plan made by smite.wgmesh.mesh_plan' % name)
 
 
-def mesh_plan(meshes, hostvars, secret=None, errors='raise', published=None):
-    if not isinstance(hostvars, Mapping):
-        raise AnsibleFilterError('mesh_plan: the first argument must be hostvars (a mapping of hosts)')
-    if errors not in ('raise', 'return'):
-        raise AnsibleFilterError("mesh_plan: errors must be 'raise' or 'return'")
-    if published is not None and not isinstance(published, Mapping):
-        raise AnsibleFilterError('mesh_plan: published must be the result of smite.wgmesh.mesh_published')
+def _plain(value):
+    """A registered result or fact as plain dicts/lists (None stays None)."""
+    return value if value is None else json.loads(json.dumps(value, default=str))
+
+
+def _per_host(name, option, values, required=()):
+    """{host: plain mapping or None} from a documented {host: registered result} argument,
+    where None or an empty dict (what `map(attribute=NAME, default={})` gives for a host that
+    has no such variable) means no result.
+
+    Every host of `required` must have a result: none there means the caller passed the
+    wrong variable (a renamed register), which must fail loudly rather than read as a host
+    that was not there."""
+    result = {}
+    for host, value in values.items():
+        if value is not None and not isinstance(value, Mapping):
+            raise AnsibleFilterError('%s: %s[%s] must be a registered result (a dict) or None, got %s'
+                                     % (name, option, host, type(value).__name__))
+        result[host] = _plain(value) or None
+    missing = sorted(host for host in required if result.get(host) is None)
+    if missing:
+        raise AnsibleFilterError('%s: %s has no result for %s' % (name, option, ', '.join(missing)))
+    return result
+
+
+@documented_filter
+def mesh_plan(_input, hostvars, secret, errors, published):
     try:
         # A sliced run (docs/awx.md): the nodes outside this inventory as they published themselves.
-        facts = with_published(_inventory_facts(meshes, hostvars), _mesh_nodes(meshes), published)
-        return plan_meshes(meshes, facts, _secret_text(secret))
+        facts = with_published(_inventory_facts(_input, hostvars), _mesh_nodes(_input), published)
+        return plan_meshes(_input, facts, secret)
     except PlanError as exc:
         if errors == 'return':  # playbooks/plan.yml fails with them as its own message
             return {'errors': list(exc.errors)}
@@ -70,54 +95,37 @@ def mesh_plan(meshes, hostvars, secret=None, errors='raise', published=None):
         raise AnsibleFilterError('invalid wgmesh_meshes:\n- ' + '\n- '.join(exc.errors)) from None
 
 
-def require_plan(plan, name):
-    """Fail unless `plan` looks like a mesh_plan result (also used by the rotation filters)."""
-    if not isinstance(plan, Mapping) or not isinstance(plan.get('meshes'), Mapping):
-        raise AnsibleFilterError('%s: the input must be a plan made by smite.wgmesh.mesh_plan' % name)
+@documented_filter
+def mesh_host_plan(_input, host, secret):
+    require_plan(_input, 'mesh_host_plan')
+    return host_plan(_input, host, secret)
 
 
-def mesh_host_plan(plan, host, secret=None):
-    require_plan(plan, 'mesh_host_plan')
-    secret = _secret_text(secret)
-    if secret is not None and not isinstance(secret, str):
-        raise AnsibleFilterError('mesh_host_plan: the secret must be a string (wgmesh_secret)')
-    return host_plan(plan, host, secret)
+@documented_filter
+def mesh_plan_summary(_input):
+    require_plan(_input, 'mesh_plan_summary')
+    return plan_summary(_input)
 
 
-def mesh_plan_summary(plan):
-    require_plan(plan, 'mesh_plan_summary')
-    return plan_summary(plan)
-
-
-def mesh_status_report(plan, hostvars, mesh=None):
-    require_plan(plan, 'mesh_status_report')
-    if not isinstance(hostvars, Mapping):
-        raise AnsibleFilterError('mesh_status_report: the second argument must be hostvars')
-    if mesh is not None and mesh not in plan['meshes']:
-        raise AnsibleFilterError("mesh_status_report: there is no mesh '%s' (meshes: %s)"
-                                 % (mesh, ', '.join(sorted(plan['meshes']))))
-    statuses, services, unreachable = collect(plan, hostvars)
-    report = build_report(plan, statuses, services, unreachable, mesh, now=time.time())
+@documented_filter
+def mesh_status_report(_input, statuses, services, mesh):
+    name = 'mesh_status_report'
+    require_plan(_input, name)
+    if mesh is not None and mesh not in _input['meshes']:
+        raise AnsibleFilterError("%s: there is no mesh '%s' (meshes: %s)" % (name, mesh, ', '.join(sorted(_input['meshes']))))
+    statuses = _per_host(name, 'statuses', statuses)
+    if _input.get('hosts') and not any(statuses.get(host) for host in _input['hosts']):
+        raise AnsibleFilterError('%s: statuses has no result for any node of the plan (%s): pass each node\'s '
+                                 'registered smite.wgmesh.wg_status loop' % (name, ', '.join(sorted(_input['hosts']))))
+    statuses, services, unreachable = collect(_input, statuses, _per_host(name, 'services', services or {}))
+    report = build_report(_input, statuses, services, unreachable, mesh, now=time.time())
     report['text'] = report_text(report)
     report['markdown'] = '\n'.join(report_markdown(report)) + '\n'
     return report
 
 
-def _plain(value):
-    """A registered result or hostvars entry as plain dicts/lists (None stays None)."""
-    return value if value is None else json.loads(json.dumps(value, default=str))
-
-
 def _peer_nodes(entries):
     return set(peer['node'] for entry in entries for peer in entry.get('peers', ()))
-
-
-def _play_keys(entries, hostvars):
-    keys = {}
-    for node in _peer_nodes(entries):
-        if node in hostvars:
-            keys[node] = hostvars[node].get('wireguard_public_keys') or {}
-    return keys
 
 
 def _registered_results(read_results):
@@ -155,58 +163,44 @@ def _reads(read_results):
     return read, known, unread
 
 
-def mesh_peer_key_choice(entries, hostvars, read_results=None, hosts=None, host=None,
-                         known_var='_wireguard_known_peers'):
-    if not isinstance(entries, list) or not isinstance(hostvars, Mapping):
-        raise AnsibleFilterError('mesh_peer_key_choice: expects a host plan (mesh_host_plan) and hostvars')
-    if hosts is not None and not isinstance(hosts, list):
-        raise AnsibleFilterError('mesh_peer_key_choice: hosts must be a list of hosts (ansible_play_hosts)')
-    read, known, unread = _reads(read_results)
-    for voter in hosts or ():
-        registered = hostvars[voter].get(known_var) if voter in hostvars else None
-        if isinstance(registered, Mapping) and not registered.get('skipped') \
-                and isinstance(registered.get('peers'), Mapping):
-            known[voter] = _plain(registered['peers'])
+def _peer_key_choice(name, entries, play_keys, read_results, known, host):
+    read, held, unread = _reads(read_results)
+    for voter, registered in _per_host(name, 'known', known or {}).items():
+        if registered is None or registered.get('skipped'):
+            continue
+        if not isinstance(registered.get('peers'), Mapping):
+            raise AnsibleFilterError('%s: known[%s] is not a smite.wgmesh.wg_peer_keys result (no peers)' % (name, voter))
+        held[voter] = registered['peers']
     # Only outside nodes that are peers here are reported as not read.
     peers = _peer_nodes(entries)
     unread = dict((node, reason) for node, reason in unread.items() if node in peers)
-    return choose_peer_keys(entries, _play_keys(entries, hostvars), read, known, unread, host)
+    return choose_peer_keys(entries, _plain(play_keys), read, held, unread, host)
 
 
-def mesh_peer_keys(entries, hostvars, read_results=None, hosts=None, host=None):
-    if not isinstance(entries, list) or not isinstance(hostvars, Mapping):
-        raise AnsibleFilterError('mesh_peer_keys: expects a host plan (mesh_host_plan) and hostvars')
-    return mesh_peer_key_choice(entries, hostvars, read_results, hosts, host)['public_keys']
+@documented_filter
+def mesh_peer_key_choice(_input, play_keys, read_results, known, host):
+    return _peer_key_choice('mesh_peer_key_choice', _input, play_keys, read_results, known, host)
 
 
-def mesh_peers_outside(entries, hosts, hostvars=None):
-    if not isinstance(entries, list) or not isinstance(hosts, list):
-        raise AnsibleFilterError('mesh_peers_outside: expects a host plan (mesh_host_plan) and a list of hosts')
-    if hostvars is not None and not isinstance(hostvars, Mapping):
-        raise AnsibleFilterError('mesh_peers_outside: the third argument must be hostvars')
-    return peers_outside(entries, hosts, _play_keys(entries, hostvars) if hostvars is not None else None)
+@documented_filter
+def mesh_peer_keys(_input, play_keys, read_results, known, host):
+    return _peer_key_choice('mesh_peer_keys', _input, play_keys, read_results, known, host)['public_keys']
 
 
-def mesh_pending_report(plan, hostvars, hosts=None, reached_var='wgmesh_site_reached',
-                        converged_var='wgmesh_site_converged', choice_var='wireguard_peer_key_choice'):
-    require_plan(plan, 'mesh_pending_report')
-    if not isinstance(hostvars, Mapping):
-        raise AnsibleFilterError('mesh_pending_report: the second argument must be hostvars')
-    if hosts is not None and not isinstance(hosts, list):
-        raise AnsibleFilterError('mesh_pending_report: hosts must be a list of hosts')
-    states = {}
-    for host in sorted(set(list(plan.get('hosts', {})) + list(hosts or ()))):
-        if host not in hostvars:
-            continue
-        facts = hostvars[host]
-        reached = facts.get(reached_var)
-        choice = facts.get(choice_var)
-        states[host] = {
-            'reached': _plain(reached) if isinstance(reached, Mapping) else None,
-            'converged': bool(facts.get(converged_var)),
-            'choice': _plain(choice) if isinstance(choice, Mapping) else None,
-        }
-    return pending_report(plan, states)
+@documented_filter
+def mesh_peers_outside(_input, hosts):
+    return peers_outside(_input, hosts)
+
+
+@documented_filter
+def mesh_pending_report(_input, reached, converged, choices):
+    name = 'mesh_pending_report'
+    require_plan(_input, name)
+    reached = _per_host(name, 'reached', reached, required=converged)
+    choices = _per_host(name, 'choices', choices or {})
+    states = dict((host, {'reached': result, 'converged': host in converged, 'choice': choices.get(host)})
+                  for host, result in reached.items())
+    return pending_report(_input, states)
 
 
 class FilterModule(object):

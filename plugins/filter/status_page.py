@@ -7,10 +7,13 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.filter_args import documented_filter
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.status_page import render_page, validate_report
 
 
-def mesh_status_page(report):
+@documented_filter
+def mesh_status_page(_input):
+    report = _input
     errors = validate_report(report)
     if errors:
         raise AnsibleFilterError('mesh_status_page: the input is not a status report '

@@ -1,8 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 smite.wgmesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Key rotation of one mesh (playbooks/rotate_keys.yml): the request, the check that every
-link handshakes with the new keys, and the report of what was (not) rotated and updated.
+"""Key rotation of one mesh (playbooks/rotate_keys.yml): the request, each node's old and new
+key, what each node's final check asks and what is still wrong, and the report of what was
+(not) rotated and updated.
+
+A node that cannot be reached keeps its key: the nodes that are updated keep its last known
+key, as playbooks/site.yml does for any node that is down (module_utils/peer_keys.py).
 
 Pure Python, no Ansible runtime needed. Only public keys ever pass through here.
 """
@@ -10,7 +14,7 @@ Pure Python, no Ansible runtime needed. Only public keys ever pass through here.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.smite.wgmesh.plugins.plugin_utils.status import HANDSHAKE_DOWN_AFTER, live_peer
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.status import HANDSHAKE_DOWN_AFTER
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.tables import text_table
 
 FINGERPRINT_CHARS = 12
@@ -85,28 +89,29 @@ def link_problems(status, node, expected_keys, max_age=HANDSHAKE_DOWN_AFTER):
     return problems
 
 
-def live_peer_keys(plan, statuses):
-    """{node: {mesh: public key}} as the node's peers' live interfaces hold it.
+def key_change(keypair, mesh):
+    """{old, new, rotated}: a node's public key for `mesh` before and after its
+    smite.wgmesh.wg_keypair result `keypair` (in check mode `new` is the module's placeholder)."""
+    try:
+        new = keypair['public_keys'][mesh]
+    except (KeyError, TypeError):
+        raise RotationError('not a smite.wgmesh.wg_keypair result for mesh %s (no public_keys.%s)' % (mesh, mesh))
+    previous = keypair.get('previous_public_keys') or {}
+    return {'old': previous.get(mesh, new), 'new': new, 'rotated': mesh in previous}
 
-    `statuses`: {host: {mesh: smite.wgmesh.wg_status result}}. A peer entry is matched to
-    its planned node by AllowedIPs. Where peers disagree (an earlier rotation was
-    interrupted) the key most of them hold wins, ties broken by the key itself, so the
-    answer is stable. Used for nodes that cannot be reached: their peers keep that key.
+
+def check_request(mesh_plan, node, keys, hosts):
+    """What `node`'s final check asks smite.wgmesh.wg_status, and the keys it expects.
+
+    `keys`: {node: {old, new, rotated}} (key_change); `hosts`: the nodes still in the run.
+    Only links to peers that took part in the update are checked; the others are reported.
+    Returns {peers: {key: peer}, ping: [{node, address}], expected: {node: key} (itself too)}.
     """
-    votes = {}
-    for host, by_mesh in statuses.items():
-        for mesh_name, status in (by_mesh or {}).items():
-            mesh = plan['meshes'].get(mesh_name)
-            if mesh is None or host not in mesh['nodes'] or not (status or {}).get('up'):
-                continue
-            for planned in mesh['nodes'][host]['peers']:
-                live = live_peer(status, planned)
-                if live is not None and live.get('public_key'):
-                    counts = votes.setdefault(planned['node'], {}).setdefault(mesh_name, {})
-                    counts[live['public_key']] = counts.get(live['public_key'], 0) + 1
-    return dict((node, dict((mesh_name, sorted(counts, key=lambda k: (-counts[k], k))[0])
-                            for mesh_name, counts in by_mesh.items()))
-                for node, by_mesh in votes.items())
+    peers = [peer for peer in _peers(mesh_plan, node) if peer in hosts and peer in keys]
+    expected = dict((name, keys[name]['new']) for name in [node] + peers)
+    return {'peers': dict((expected[peer], peer) for peer in peers),
+            'ping': [{'node': peer, 'address': mesh_plan['nodes'][peer]['address']} for peer in peers],
+            'expected': expected}
 
 
 def _fingerprint(key):
@@ -117,26 +122,22 @@ def _peers(mesh_plan, node):
     return sorted(peer['node'] for peer in mesh_plan['nodes'][node]['peers'])
 
 
-def rotation_report(mesh_plan, rotate, facts, check_mode=False, max_age=HANDSHAKE_DOWN_AFTER):
+def rotation_report(mesh_plan, rotate, keys, checks, check_mode=False, max_age=HANDSHAKE_DOWN_AFTER):
     """The outcome of a rotation of one mesh.
 
-    `facts`: {node: {'key': {'old', 'new', 'rotated'} or None (no key step: unreachable or
-    failed before), 'status': the wg_status result of the final check, or None when the node
-    did not get that far (so it was not updated)}}.
+    `keys`: {node: {'old', 'new', 'rotated'}} (key_change) of the nodes that made or kept their
+    key (a node missing: unreachable or failed before). `checks`: {node: the wg_status result of
+    its final check} of the nodes that got that far (a node missing was not updated).
 
     Returns {complete, rotated: {node: {old, new}}, not_rotated: [node], stale: {node:
     [peers whose new key it lacks]}, unapplied: [node], problems: [str], text: [str]}.
     """
     nodes = sorted(mesh_plan['nodes'])
-
-    def fact(node, name):
-        return (facts.get(node) or {}).get(name)
-
-    keys = dict((node, fact(node, 'key')) for node in nodes)
+    keys = dict((node, keys.get(node)) for node in nodes)
     rotated = dict((node, {'old': key['old'], 'new': key['new']})
                    for node, key in keys.items() if key and key.get('rotated'))
     not_rotated = sorted(node for node in rotate if node not in rotated)
-    updated = set(node for node in nodes if fact(node, 'status') is not None)
+    updated = set(node for node in nodes if checks.get(node) is not None)
     stale, unapplied, problems = {}, [], []
     if not check_mode:  # check mode changed no key and checked no link
         # A node that missed the update still holds the old keys of its rotated peers, and a
@@ -149,7 +150,7 @@ def rotation_report(mesh_plan, rotate, facts, check_mode=False, max_age=HANDSHAK
         for node in sorted(updated):
             expected = dict((name, (keys.get(name) or {}).get('new'))
                             for name in [node] + _peers(mesh_plan, node) if name in updated)
-            problems.extend(link_problems(fact(node, 'status'), node, expected, max_age))
+            problems.extend(link_problems(checks[node], node, expected, max_age))
     complete = not (not_rotated or stale or unapplied or problems)
 
     rows = []

@@ -239,19 +239,22 @@ def parse_systemctl_show(text):
     return dict((unit, fields['ActiveState']) for unit, fields in parse_show(text).items() if 'ActiveState' in fields)
 
 
-def collect(plan, hostvars, status_var='wgmesh_status_results', services_var='wgmesh_backhaul_states'):
-    """Gather what the status play registered on each node into build_report's inputs."""
-    statuses, services, unreachable = {}, {}, []
+def collect(plan, statuses, services):
+    """Turn the status play's registered results into build_report's inputs.
+
+    `statuses`: {host: its registered smite.wgmesh.wg_status loop (item: host plan entry) or
+    None}; `services`: {host: its registered `systemctl show` result or None}. A node of the
+    plan with no result, or with an unreachable or failed item, is unreachable."""
+    by_host, states, unreachable = {}, {}, []
     for host in plan.get('hosts', {}):
-        facts = hostvars[host] if host in hostvars else {}
-        registered = facts.get(status_var)
-        results = registered.get('results') if hasattr(registered, 'get') else None
+        registered = statuses.get(host) or {}
+        results = registered.get('results')
         if not results or any(r.get('unreachable') or r.get('failed') for r in results):
             unreachable.append(host)
             continue
-        statuses[host] = dict((r['item']['mesh'], r) for r in results if not r.get('skipped'))
-        shown = facts.get(services_var)
-        if hasattr(shown, 'get') and shown.get('stdout'):
-            services[host] = dict((unit[len('backhaul@'):-len('.service')], state)
-                                  for unit, state in parse_systemctl_show(shown['stdout']).items())
-    return statuses, services, unreachable
+        by_host[host] = dict((r['item']['mesh'], r) for r in results if not r.get('skipped'))
+        shown = services.get(host) or {}
+        if shown.get('stdout'):
+            states[host] = dict((unit[len('backhaul@'):-len('.service')], state)
+                                for unit, state in parse_systemctl_show(shown['stdout']).items())
+    return by_host, states, unreachable

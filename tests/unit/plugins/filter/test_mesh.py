@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 smite.wgmesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The filters validate their input and hand over to the planner."""
+"""The filters validate their input and hand over to the planner.
+
+Every filter's arguments are checked against its documentation: tests/unit/plugins/plugin_utils/test_filter_args.py."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -53,7 +55,7 @@ def test_mesh_host_plan():
 
 @pytest.mark.parametrize('plan, secret, message', [
     ({'nodes': {}}, None, 'made by smite.wgmesh.mesh_plan'),
-    ({'meshes': {}, 'hosts': {}}, 42, 'secret must be a string'),
+    ({'meshes': {}, 'hosts': {}}, 42, "argument 'secret' is of type .*int"),
 ])
 def test_mesh_host_plan_rejects_bad_input(plan, secret, message):
     with pytest.raises(AnsibleFilterError, match=message):
@@ -70,8 +72,10 @@ def test_mesh_plan_summary_lists_nodes_and_links():
 
 
 def test_mesh_plan_summary_rejects_bad_input():
-    with pytest.raises(AnsibleFilterError, match='made by smite.wgmesh.mesh_plan'):
+    with pytest.raises(AnsibleFilterError, match="mesh_plan_summary: argument '_input' is of type .*list"):
         FILTERS['mesh_plan_summary']([])
+    with pytest.raises(AnsibleFilterError, match='made by smite.wgmesh.mesh_plan'):
+        FILTERS['mesh_plan_summary']({'office': {}})
 
 
 def test_peer_keys_from_play_and_from_outside():
@@ -79,11 +83,11 @@ def test_peer_keys_from_play_and_from_outside():
     entries = FILTERS['mesh_host_plan'](plan, 'node-ir')
     outside = FILTERS['mesh_peers_outside'](entries, ['node-ir', 'node-tr'])
     assert outside == [['office', 'node-uae']]
-    hostvars = dict(HOSTVARS, **{'node-tr': dict(HOSTVARS['node-tr'], wireguard_public_keys={'office': 'KEY-TR'})})
+    play_keys = {'node-ir': {'office': 'KEY-IR'}, 'node-tr': {'office': 'KEY-TR'}}
     read = {'results': [{'item': ['office', 'node-uae'], 'content': base64.b64encode(b'KEY-UAE\n').decode()}]}
-    assert FILTERS['mesh_peer_keys'](entries, hostvars, read) == {'office': {'node-tr': 'KEY-TR', 'node-uae': 'KEY-UAE'}}
+    assert FILTERS['mesh_peer_keys'](entries, play_keys, read) == {'office': {'node-tr': 'KEY-TR', 'node-uae': 'KEY-UAE'}}
     # a key found nowhere is left out, for the role's check to name it
-    assert FILTERS['mesh_peer_keys'](entries, HOSTVARS) == {'office': {}}
+    assert FILTERS['mesh_peer_keys'](entries, {}) == {'office': {}}
 
 
 @pytest.mark.parametrize('name, args', [('mesh_peer_keys', ({}, {})), ('mesh_peers_outside', ([], 'node-ir'))])

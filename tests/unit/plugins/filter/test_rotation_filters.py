@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 smite.wgmesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The rotation filters read what the plays registered and hand over to plugin_utils/rotation."""
+"""The rotation filters take what the nodes registered, as {node: result}, and hand over to plugin_utils/rotation."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -31,33 +31,64 @@ def test_request_errors_become_filter_errors():
         FILTERS['mesh_rotation_request']({'office': {}}, 'office')
 
 
+def keypair(node, rotated):
+    result = {'changed': rotated, 'public_keys': {'office': 'new-' + node}, 'previous_public_keys': {}}
+    if rotated:
+        result['previous_public_keys']['office'] = 'old-' + node
+    return result
+
+
+KEYS = FILTERS['mesh_rotation_keys']({'node-ir': keypair('node-ir', True), 'node-tr': keypair('node-tr', False)},
+                                     REQUEST)
+
+
 def test_problems_filter_takes_the_registered_result():
     expected = {'node-ir': 'new-node-ir', 'node-tr': 'new-node-tr'}
     assert FILTERS['mesh_rotation_problems'](check('node-ir', 'node-tr', 'new-node-tr'), 'node-ir', expected) == []
-    assert FILTERS['mesh_rotation_problems']('not a result', 'node-ir', expected) == [
+    assert FILTERS['mesh_rotation_problems']({'unreachable': True}, 'node-ir', expected) == [
         'node-ir: interface down or not readable']
 
 
-def test_report_reads_key_facts_and_checks_from_hostvars():
-    hostvars = {
-        'node-ir': {'wgmesh_rotation_key': {'old': 'old-node-ir', 'new': 'new-node-ir', 'rotated': True},
-                    'wgmesh_rotation_check': check('node-ir', 'node-tr', 'new-node-tr')},
-        'node-tr': {'wgmesh_rotation_key': {'old': 'new-node-tr', 'new': 'new-node-tr', 'rotated': False},
-                    'wgmesh_rotation_check': check('node-tr', 'node-ir', 'new-node-ir')},
-    }
-    report = FILTERS['mesh_rotation_report'](PLAN, REQUEST, hostvars)
+def test_keys_from_the_registered_keypair_results():
+    assert KEYS == {'node-ir': {'old': 'old-node-ir', 'new': 'new-node-ir', 'rotated': True},
+                    'node-tr': {'old': 'new-node-tr', 'new': 'new-node-tr', 'rotated': False}}
+    with pytest.raises(AnsibleFilterError, match='mesh_rotation_keys: not nodes of the request: node-x'):
+        FILTERS['mesh_rotation_keys']({'node-x': keypair('node-x', True)}, REQUEST)
+    with pytest.raises(AnsibleFilterError, match='mesh_rotation_keys: not a smite.wgmesh.wg_keypair result'):
+        FILTERS['mesh_rotation_keys']({'node-ir': {'changed': False}}, REQUEST)
+    with pytest.raises(AnsibleFilterError, match='mesh_rotation_keys: the request must come from smite.wgmesh.mesh_rotation_request'):
+        FILTERS['mesh_rotation_keys']({}, {'mesh': 'office'})
+
+
+def test_check_asks_for_the_peers_still_in_the_run():
+    check_args = FILTERS['mesh_rotation_check'](PLAN, REQUEST, KEYS, 'node-ir', ['node-ir', 'node-tr'])
+    assert check_args['interface'] == 'wg-office'
+    assert check_args['peers'] == {'new-node-tr': 'node-tr'}
+    assert check_args['expected'] == {'node-ir': 'new-node-ir', 'node-tr': 'new-node-tr'}
+    assert [probe['node'] for probe in check_args['ping']] == ['node-tr']
+    assert FILTERS['mesh_rotation_check'](PLAN, REQUEST, KEYS, 'node-ir', ['node-ir'])['peers'] == {}
+    with pytest.raises(AnsibleFilterError, match='mesh_rotation_check: node-tr has no key in keys'):
+        FILTERS['mesh_rotation_check'](PLAN, REQUEST, {'node-ir': KEYS['node-ir']}, 'node-tr', ['node-tr'])
+
+
+def test_report_from_keys_and_registered_checks():
+    checks = {'node-ir': check('node-ir', 'node-tr', 'new-node-tr'), 'node-tr': check('node-tr', 'node-ir', 'new-node-ir')}
+    report = FILTERS['mesh_rotation_report'](PLAN, REQUEST, KEYS, checks)
     assert report['complete'] is True and list(report['rotated']) == ['node-ir']
     # A skipped check (check mode) or a node that never got there counts as not updated.
-    hostvars['node-tr']['wgmesh_rotation_check'] = {'skipped': True}
-    report = FILTERS['mesh_rotation_report'](PLAN, REQUEST, hostvars)
+    report = FILTERS['mesh_rotation_report'](PLAN, REQUEST, KEYS, dict(checks, **{'node-tr': {'skipped': True}}))
     assert report['stale'] == {'node-tr': ['node-ir']}
-    del hostvars['node-tr']
-    assert FILTERS['mesh_rotation_report'](PLAN, REQUEST, hostvars)['stale'] == {'node-tr': ['node-ir']}
+    assert FILTERS['mesh_rotation_report'](PLAN, REQUEST, KEYS, {'node-ir': checks['node-ir']})['stale'] == {
+        'node-tr': ['node-ir']}
 
 
-def test_live_peer_keys_reads_the_registered_loop():
-    allowed = PLAN['meshes']['office']['nodes']['node-ir']['peers'][0]['allowed_ips']
-    hostvars = {'node-ir': {'wgmesh_rotation_live': {'results': [
-        {'item': 'office', 'up': True, 'peers': [{'public_key': 'key-tr', 'allowed_ips': allowed}]},
-        {'item': 'gone', 'up': True, 'peers': [{'public_key': 'key-x', 'allowed_ips': allowed}]}]}}}
-    assert FILTERS['mesh_live_peer_keys'](PLAN, hostvars) == {'node-tr': {'office': 'key-tr'}}
+@pytest.mark.parametrize('keys, checks, message', [
+    ({'node-ir': {'old': 'a'}}, {}, r'keys\[node-ir\] must come from smite.wgmesh.mesh_rotation_keys'),
+    ({'node-x': {'new': 'a'}}, {}, 'keys of nodes not in mesh office: node-x'),
+    (KEYS, {'node-ir': 'done'}, r'checks\[node-ir\] must be a registered smite.wgmesh.wg_status result'),
+])
+def test_report_refuses_what_did_not_come_from_the_rotation(keys, checks, message):
+    with pytest.raises(AnsibleFilterError, match='mesh_rotation_report: ' + message):
+        FILTERS['mesh_rotation_report'](PLAN, REQUEST, keys, checks)
+    with pytest.raises(AnsibleFilterError, match='the request must come from smite.wgmesh.mesh_rotation_request'):
+        FILTERS['mesh_rotation_report'](PLAN, {'mesh': 'lab'}, KEYS, {})

@@ -140,9 +140,9 @@ def test_published_keys_key_the_peers_outside_the_slice():
     full = _full_plan()
     published = published_nodes(_publish_all(full))
     entries = MESH['mesh_host_plan'](full, 'node-ir')
-    hostvars = {'node-ir': {'wireguard_public_keys': {'office': KEYS['node-ir'], 'ops': KEYS['node-ir']}}}
-    assert MESH['mesh_peers_outside'](entries, ['node-ir'] + list(published), hostvars) == []
-    choice = MESH['mesh_peer_key_choice'](entries, hostvars, [{}, PUB['mesh_published_reads'](published)], [], 'node-ir')
+    play_keys = {'node-ir': {'office': KEYS['node-ir'], 'ops': KEYS['node-ir']}}
+    assert MESH['mesh_peers_outside'](entries, ['node-ir'] + list(published)) == []
+    choice = MESH['mesh_peer_key_choice'](entries, play_keys, [{}, PUB['mesh_published_reads'](published)], {}, 'node-ir')
     assert choice['public_keys'] == {'office': {'node.tr': KEYS['node.tr'], 'node-uae': KEYS['node-uae']},
                                      'ops': {'node-uae': KEYS['node-uae']}}
     assert not choice['missing'] and not choice['last_known']

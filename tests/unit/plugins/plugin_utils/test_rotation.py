@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 smite.wgmesh contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Key rotation: the request, the post-update link check, the report, keys of unreachable nodes."""
+"""Key rotation: the request, each node's key change, the post-update link check, the report."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import plan_meshes
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.rotation import (
-    RotationError, link_problems, live_peer_keys, rotation_report, rotation_request,
+    RotationError, check_request, key_change, link_problems, rotation_report, rotation_request,
 )
 
 INVENTORY = {'node-ir': {'public_address': '203.0.113.1'}, 'node-tr': {'public_address': '203.0.113.2'},
@@ -100,9 +100,26 @@ def key(node, rotated=True):
     return {'old': OLD[node], 'new': NEW[node] if rotated else OLD[node], 'rotated': rotated}
 
 
+def test_key_change_from_a_keypair_result():
+    rotated = {'changed': True, 'public_keys': {'office': NEW['node-ir'], 'backup': 'bk'},
+               'previous_public_keys': {'office': OLD['node-ir']}}
+    assert key_change(rotated, 'office') == {'old': OLD['node-ir'], 'new': NEW['node-ir'], 'rotated': True}
+    assert key_change(rotated, 'backup') == {'old': 'bk', 'new': 'bk', 'rotated': False}
+    with pytest.raises(RotationError, match='not a smite.wgmesh.wg_keypair result for mesh lab'):
+        key_change(rotated, 'lab')
+
+
+def test_check_request_asks_only_for_the_peers_still_in_the_run():
+    keys = dict((node, key(node)) for node in NODES)
+    check = check_request(MESH, 'node-ir', keys, ['node-ir', 'node-uae'])
+    assert check['expected'] == {'node-ir': NEW['node-ir'], 'node-uae': NEW['node-uae']}
+    assert check['peers'] == {NEW['node-uae']: 'node-uae'}
+    assert check['ping'] == [{'node': 'node-uae', 'address': MESH['nodes']['node-uae']['address']}]
+
+
 def test_report_of_a_complete_rotation_shows_public_key_fingerprints():
-    facts = dict((node, {'key': key(node), 'status': status(node, NEW)}) for node in NODES)
-    report = rotation_report(MESH, NODES, facts)
+    keys = dict((node, key(node)) for node in NODES)
+    report = rotation_report(MESH, NODES, keys, dict((node, status(node, NEW)) for node in NODES))
     assert report['complete'] is True
     assert report['rotated'] == dict((node, {'old': OLD[node], 'new': NEW[node]}) for node in NODES)
     assert (report['not_rotated'], report['stale'], report['unapplied'], report['problems']) == ([], {}, [], [])
@@ -112,20 +129,19 @@ def test_report_of_a_complete_rotation_shows_public_key_fingerprints():
 
 
 def test_report_of_one_chosen_node_keeps_the_others():
-    keys = dict(OLD, **{'node-tr': NEW['node-tr']})
-    facts = dict((node, {'key': key(node, node == 'node-tr'), 'status': status(node, keys)}) for node in NODES)
-    report = rotation_report(MESH, ['node-tr'], facts)
+    held = dict(OLD, **{'node-tr': NEW['node-tr']})
+    keys = dict((node, key(node, node == 'node-tr')) for node in NODES)
+    report = rotation_report(MESH, ['node-tr'], keys, dict((node, status(node, held)) for node in NODES))
     assert report['complete'] is True and list(report['rotated']) == ['node-tr']
     assert any(line.split()[:2] == ['node-ir', 'kept'] for line in report['text'][1:])
 
 
 def test_report_of_a_rotation_interrupted_by_an_unreachable_node():
     # node-uae did not answer: not rotated, not updated; it still has the others' old keys.
-    keys = dict(NEW, **{'node-uae': OLD['node-uae']})
-    facts = {'node-ir': {'key': key('node-ir'), 'status': status('node-ir', keys, skip=['node-uae'])},
-             'node-tr': {'key': key('node-tr'), 'status': status('node-tr', keys, skip=['node-uae'])},
-             'node-uae': {'key': None, 'status': None}}
-    report = rotation_report(MESH, NODES, facts)
+    held = dict(NEW, **{'node-uae': OLD['node-uae']})
+    keys = {'node-ir': key('node-ir'), 'node-tr': key('node-tr')}
+    checks = {'node-ir': status('node-ir', held, skip=['node-uae']), 'node-tr': status('node-tr', held, skip=['node-uae'])}
+    report = rotation_report(MESH, NODES, keys, checks)
     assert report['complete'] is False
     assert report['not_rotated'] == ['node-uae']
     assert report['stale'] == {'node-uae': ['node-ir', 'node-tr']}
@@ -136,54 +152,28 @@ def test_report_of_a_rotation_interrupted_by_an_unreachable_node():
 
 
 def test_report_of_a_node_lost_after_its_key_was_made():
-    facts = {'node-ir': {'key': key('node-ir'), 'status': None},
-             'node-tr': {'key': key('node-tr', False), 'status': status('node-tr', NEW, skip=['node-ir'])},
-             'node-uae': {'key': key('node-uae', False), 'status': status('node-uae', NEW, skip=['node-ir'])}}
-    report = rotation_report(MESH, ['node-ir'], facts)
+    keys = {'node-ir': key('node-ir'), 'node-tr': key('node-tr', False), 'node-uae': key('node-uae', False)}
+    checks = {'node-tr': status('node-tr', NEW, skip=['node-ir']), 'node-uae': status('node-uae', NEW, skip=['node-ir'])}
+    report = rotation_report(MESH, ['node-ir'], keys, checks)
     assert report['complete'] is False
     assert report['unapplied'] == ['node-ir'] and report['stale'] == {}
     assert 'not live: node-ir has a new key on disk that its interface does not use yet' in report['text']
 
 
 def test_report_names_links_that_did_not_come_back():
-    facts = dict((node, {'key': key(node), 'status': status(node, NEW)}) for node in NODES)
-    facts['node-tr']['status'] = status('node-tr', NEW, age=None)
-    report = rotation_report(MESH, NODES, facts)
+    keys = dict((node, key(node)) for node in NODES)
+    checks = dict((node, status(node, NEW)) for node in NODES)
+    checks['node-tr'] = status('node-tr', NEW, age=None)
+    report = rotation_report(MESH, NODES, keys, checks)
     assert report['complete'] is False
     assert report['problems'] == ['node-tr: no handshake with node-ir yet', 'node-tr: no handshake with node-uae yet']
     assert 'link: node-tr: no handshake with node-ir yet' in report['text']
 
 
 def test_report_in_check_mode_changes_nothing_and_passes():
-    facts = dict((node, {'key': {'old': OLD[node], 'new': '(check mode placeholder, no key yet)', 'rotated': True},
-                         'status': None}) for node in NODES)
-    report = rotation_report(MESH, NODES, facts, check_mode=True)
+    keys = dict((node, {'old': OLD[node], 'new': '(check mode placeholder, no key yet)', 'rotated': True})
+                for node in NODES)
+    report = rotation_report(MESH, NODES, keys, {}, check_mode=True)
     assert report['complete'] is True
     assert report['text'][0] == 'Key rotation of mesh office: check mode, nothing changed'
     assert [line.split()[1:3] for line in report['text'][2:]] == [['would', 'rotate']] * 3
-
-
-# --- keys of nodes that cannot be reached ------------------------------------------------
-
-def test_live_peer_keys_reads_every_mesh_from_the_peers():
-    backup = PLAN['meshes']['backup']
-    statuses = {
-        'node-ir': {'office': status('node-ir', OLD),
-                    'backup': {'up': True, 'peers': [{'public_key': 'bk-tr', 'allowed_ips':
-                                                      backup['nodes']['node-ir']['peers'][0]['allowed_ips']}]}},
-        'node-tr': {'office': status('node-tr', OLD), 'backup': {'up': False}},
-    }
-    assert live_peer_keys(PLAN, statuses) == {
-        'node-ir': {'office': OLD['node-ir']},
-        'node-tr': {'office': OLD['node-tr'], 'backup': 'bk-tr'},
-        'node-uae': {'office': OLD['node-uae']},
-    }
-
-
-def test_live_peer_keys_takes_the_key_most_peers_hold():
-    statuses = {'node-ir': {'office': status('node-ir', NEW)},
-                'node-tr': {'office': status('node-tr', OLD)},
-                'node-uae': {'office': status('node-uae', NEW)}}
-    keys = live_peer_keys(PLAN, statuses)
-    assert keys['node-tr']['office'] == NEW['node-tr']  # node-ir and node-uae agree
-    assert keys['node-ir']['office'] == min(OLD['node-ir'], NEW['node-ir'])  # a tie: stable choice

@@ -95,12 +95,13 @@ def test_parse_systemctl_show():
 
 def test_collect_reads_registered_results():
     statuses, _services = healthy()
-    hostvars = {
-        'node-ir': {'wgmesh_status_results': {'results': [dict(statuses['node-ir']['office'], item={'mesh': 'office'})]},
-                    'wgmesh_backhaul_states': {'stdout': 'Id=backhaul@office.node-tr.service\nActiveState=active\n'}},
-        'node-tr': {'wgmesh_status_results': {'results': [{'unreachable': True, 'item': {'mesh': 'office'}}]}},
+    registered = {
+        'node-ir': {'results': [dict(statuses['node-ir']['office'], item={'mesh': 'office'})]},
+        'node-tr': {'results': [{'unreachable': True, 'item': {'mesh': 'office'}}]},
+        'node-uae': None,  # not asked
     }
-    statuses, services, unreachable = collect(PLAN, hostvars)
+    shown = {'node-ir': {'stdout': 'Id=backhaul@office.node-tr.service\nActiveState=active\n'}}
+    statuses, services, unreachable = collect(PLAN, registered, shown)
     assert list(statuses) == ['node-ir'] and services == {'node-ir': {'office.node-tr': 'active'}}
     assert sorted(unreachable) == ['node-tr', 'node-uae']
 

@@ -392,8 +392,8 @@ def test_two_meshes_each_have_a_section():
 # --- validation and the filter ----------------------------------------------------------------
 
 @pytest.mark.parametrize('bad, message', [
-    (None, 'mesh_status_report'),
-    ([], 'mesh_status_report'),
+    (None, "mesh_status_page: argument '_input' is of type .*NoneType"),  # its documentation says dict
+    ([], "mesh_status_page: argument '_input' is of type .*list"),
     ({'meshes': []}, 'mesh_status_report'),
     ({'meshes': {'office': {}}}, "mesh 'office': no list of links"),
     ({'meshes': {'office': {'links': [{'nodes': ['a']}]}}}, 'two node names'),
