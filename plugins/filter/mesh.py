@@ -20,7 +20,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.smite.wgmesh.plugins.module_utils.peer_keys import choose_peer_keys, pending_report
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.filter_args import documented_filter
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import (
-    PlanError, host_plan, peers_outside, plan_meshes, plan_summary,
+    PlanError, host_plan, peers_outside, plan_meshes, plan_summary, with_link_tokens,
 )
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.publish import with_published
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.status import (
@@ -99,6 +99,11 @@ def mesh_plan(_input, hostvars, secret, errors, published):
 def mesh_host_plan(_input, host, secret):
     require_plan(_input, 'mesh_host_plan')
     return host_plan(_input, host, secret)
+
+
+@documented_filter
+def mesh_link_tokens(_input, host, secret):
+    return with_link_tokens(_input, host, secret)
 
 
 @documented_filter
@@ -208,6 +213,7 @@ class FilterModule(object):
         return {
             'mesh_plan': mesh_plan,
             'mesh_host_plan': mesh_host_plan,
+            'mesh_link_tokens': mesh_link_tokens,
             'mesh_peer_keys': mesh_peer_keys,
             'mesh_peer_key_choice': mesh_peer_key_choice,
             'mesh_peers_outside': mesh_peers_outside,

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
+from ansible_collections.smite.wgmesh.plugins.filter.mesh import require_plan
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.filter_args import documented_filter
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import MTU_AUTO
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.path_mtu import (
     choose_mtus, probe_targets, status_mtu, status_mtu_lines,
@@ -19,28 +21,23 @@ from ansible_collections.smite.wgmesh.plugins.plugin_utils.path_mtu import (
 
 
 def _plan(plan, name):
-    if not isinstance(plan, Mapping) or not isinstance(plan.get('meshes'), Mapping):
-        raise AnsibleFilterError('%s: expects a plan made by smite.wgmesh.mesh_plan' % name)
+    require_plan(plan, name)
     return plan
 
 
-def _measured(measured, name):
+def _measured(measured):
     """{host: path_mtu result} as plain data (hostvars values are lazy Ansible objects)."""
-    if measured is None:
-        return {}
-    if not isinstance(measured, Mapping):
-        raise AnsibleFilterError('%s: the measurements must map hosts to smite.wgmesh.path_mtu results' % name)
     return json.loads(json.dumps(dict(measured), default=str))
 
 
-def mesh_mtu_probes(entries):
-    if not isinstance(entries, list):
-        raise AnsibleFilterError('mesh_mtu_probes: expects a host plan (smite.wgmesh.mesh_host_plan)')
-    return probe_targets(entries)
+@documented_filter
+def mesh_mtu_probes(_input):
+    return probe_targets(_input)
 
 
-def mesh_mtu_choice(plan, measured, warn=True):
-    choice = choose_mtus(_plan(plan, 'mesh_mtu_choice'), _measured(measured, 'mesh_mtu_choice'))
+@documented_filter
+def mesh_mtu_choice(_input, measured, warn):
+    choice = choose_mtus(_plan(_input, 'mesh_mtu_choice'), _measured(measured))
     if warn:
         for name in sorted(choice):
             for warning in choice[name].get('warnings', ()):
@@ -48,12 +45,10 @@ def mesh_mtu_choice(plan, measured, warn=True):
     return choice
 
 
-def mesh_mtus(entries, choice=None):
-    if not isinstance(entries, list) or (choice is not None and not isinstance(choice, Mapping)):
-        raise AnsibleFilterError('mesh_mtus: expects a host plan (smite.wgmesh.mesh_host_plan) and the result '
-                                 'of smite.wgmesh.mesh_mtu_choice')
+@documented_filter
+def mesh_mtus(_input, choice):
     mtus = {}
-    for entry in entries:
+    for entry in _input:
         if entry['mtu'] != MTU_AUTO:
             mtus[entry['mesh']] = entry['mtu']
         elif isinstance((choice or {}).get(entry['mesh']), Mapping):
@@ -65,10 +60,12 @@ def mesh_mtus(entries, choice=None):
     return mtus
 
 
-def mesh_mtu_status(report, plan, measured):
-    if not isinstance(report, Mapping) or not isinstance(report.get('meshes'), Mapping):
+@documented_filter
+def mesh_mtu_status(_input, plan, measured):
+    report = _input
+    if not isinstance(report.get('meshes'), Mapping):
         raise AnsibleFilterError('mesh_mtu_status: expects a report made by smite.wgmesh.mesh_status_report')
-    mtus = status_mtu(_plan(plan, 'mesh_mtu_status'), _measured(measured, 'mesh_mtu_status'))
+    mtus = status_mtu(_plan(plan, 'mesh_mtu_status'), _measured(measured))
     report = dict(report)
     report['meshes'] = dict((name, dict(mesh, mtu=mtus.get(name))) for name, mesh in report['meshes'].items())
     shown = dict((name, entry) for name, entry in mtus.items() if name in report['meshes'])

@@ -8,16 +8,20 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.smite.wgmesh.plugins.module_utils import names
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.filter_args import documented_filter
 
 
-def mesh_interface(mesh):
-    if not names.is_mesh_name(mesh):
-        raise AnsibleFilterError('mesh_interface: %r is not a mesh name (%s)' % (mesh, names.MESH_NAME_HELP))
-    return names.interface(mesh)
+@documented_filter
+def mesh_interface(_input):
+    if not names.is_mesh_name(_input):
+        raise AnsibleFilterError('mesh_interface: %r is not a mesh name (%s)' % (_input, names.MESH_NAME_HELP))
+    return names.interface(_input)
 
 
-def mesh_link_unit(instance):
-    mesh, dot, peer = instance.partition('.') if isinstance(instance, str) else ('', '', '')
+@documented_filter
+def mesh_link_unit(_input):
+    instance = _input
+    mesh, dot, peer = instance.partition('.')
     if not dot or instance != names.link_instance(mesh, peer) or not names.is_mesh_name(mesh) \
             or not names.is_node_name(peer):
         raise AnsibleFilterError('mesh_link_unit: %r is not a link instance <mesh>.<peer>' % (instance,))

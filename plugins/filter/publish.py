@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.smite.wgmesh.plugins.filter.mesh import _inventory_facts, _mesh_nodes
+from ansible_collections.smite.wgmesh.plugins.plugin_utils.filter_args import documented_filter
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import PlanError
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.publish import as_reads, node_record, published_nodes
 
@@ -19,11 +20,11 @@ def _fail(name, exc):
     return AnsibleFilterError('%s:\n- %s' % (name, '\n- '.join(exc.errors)))
 
 
-def mesh_publish_record(meshes, hostvars, host, public_keys):
-    if not isinstance(meshes, list) or not isinstance(hostvars, Mapping):
-        raise AnsibleFilterError('mesh_publish_record: expects the mesh definitions (wgmesh_meshes) and hostvars')
-    if not isinstance(host, str) or host not in hostvars or not isinstance(public_keys, Mapping):
-        raise AnsibleFilterError('mesh_publish_record: expects a host of the inventory and its public keys {mesh: key}')
+@documented_filter
+def mesh_publish_record(_input, hostvars, host, public_keys):
+    meshes = _input
+    if host not in hostvars:
+        raise AnsibleFilterError('mesh_publish_record: host %s is not in the inventory' % host)
     # Only this host's facts are read: in a slice the others are not in the inventory.
     facts = _inventory_facts([{'nodes': [host]}], hostvars)[host]
     member_of = [m['name'] for m in meshes
@@ -34,19 +35,19 @@ def mesh_publish_record(meshes, hostvars, host, public_keys):
         raise _fail('mesh_publish_record', exc) from None
 
 
-def mesh_published(names, values):
-    if not isinstance(names, list) or not isinstance(values, list) or len(names) != len(values):
+@documented_filter
+def mesh_published(_input, values):
+    if len(_input) != len(values):
         raise AnsibleFilterError('mesh_published: expects the variable names and, in the same order, their values')
     try:
-        return published_nodes(dict(zip(names, values)))
+        return published_nodes(dict(zip(_input, values)))
     except PlanError as exc:
         raise _fail('invalid published nodes (smite.wgmesh.publish)', exc) from None
 
 
-def mesh_published_reads(published):
-    if not isinstance(published, Mapping):
-        raise AnsibleFilterError('mesh_published_reads: the input must be the result of smite.wgmesh.mesh_published')
-    return as_reads(published)
+@documented_filter
+def mesh_published_reads(_input):
+    return as_reads(_input)
 
 
 class FilterModule(object):

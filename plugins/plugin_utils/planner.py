@@ -627,15 +627,18 @@ def host_plan(plan, host, secret=None):
                      transport=mesh['transport'], overlay_subnet=mesh['overlay_subnet'], mtu=mesh['mtu'])
         entry['peer_addresses'] = [{'node': peer['node'], 'address': mesh['nodes'][peer['node']]['address']}
                                    for peer in entry['peers']]
-        # Per-link names (backhaul@<mesh>.<peer>) and tokens are added here, for one host,
-        # rather than for every link of a possibly huge mesh.
+        # Per-link names (backhaul@<mesh>.<peer>) are added here, for one host, rather than
+        # for every link of a possibly huge mesh.
         entry['backhaul'] = [dict(link, mesh=name, instance=names.link_instance(name, link['peer']))
                              for link in entry['backhaul']]
-        if secret is not None:
-            for link in entry['backhaul']:
-                link['token'] = link_token(secret, name, host, link['peer'])
         entries.append(entry)
-    return entries
+    return entries if secret is None else with_link_tokens(entries, host, secret)
+
+
+def with_link_tokens(entries, host, secret):
+    """A copy of a host's entries in which every Backhaul link carries its `token`."""
+    return [dict(entry, backhaul=[dict(link, token=link_token(secret, entry['mesh'], host, link['peer']))
+                                  for link in entry['backhaul']]) for entry in entries]
 
 
 def plan_summary(plan):
@@ -678,12 +681,7 @@ def peer_public_keys(entries, keys_by_node, read_keys=None, known=None, host=Non
     return choose_peer_keys(entries, keys_by_node, read_keys, known, host=host)['public_keys']
 
 
-def peers_outside(entries, hosts, keys_by_node=None):
-    """[mesh, node] of the peers in a host's plan entries that are not among `hosts`.
-
-    With `keys_by_node` ({node: {mesh: key}}), peers whose key is already known are left out.
-    """
+def peers_outside(entries, hosts):
+    """[mesh, node] of the peers in a host's plan entries that are not among `hosts`."""
     hosts = set(hosts)
-    keys_by_node = keys_by_node or {}
-    return [[entry['mesh'], peer['node']] for entry in entries for peer in entry['peers']
-            if peer['node'] not in hosts and not (keys_by_node.get(peer['node']) or {}).get(entry['mesh'])]
+    return [[entry['mesh'], peer['node']] for entry in entries for peer in entry['peers'] if peer['node'] not in hosts]

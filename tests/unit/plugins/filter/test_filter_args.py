@@ -12,12 +12,12 @@ from collections.abc import Mapping
 import pytest
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.smite.wgmesh.plugins.filter import health, mesh, rotation, status_page
+from ansible_collections.smite.wgmesh.plugins.filter import health, mesh, mtu, names, publish, rotation, status_page
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.filter_args import filter_arguments, filter_spec
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import plan_meshes
 
 FILTERS = {}
-for _module in (health, mesh, rotation, status_page):
+for _module in (health, mesh, mtu, names, publish, rotation, status_page):
     FILTERS.update(_module.FilterModule().filters())
 
 PLAN = plan_meshes([{'name': 'office', 'nodes': ['node-ir', 'node-tr'], 'overlay_subnet': '10.250.0.0/24',
@@ -43,6 +43,16 @@ BAD_CALLS = {
     'mesh_rotation_request': ((PLAN,), {'mesh': 7}, "argument 'mesh' is of type .*int"),
     'mesh_status_page': ((None,), {}, "argument '_input' is of type .*NoneType"),
     'mesh_status_report': ((PLAN,), {'statuses': {}, 'mesh': ['office']}, "argument 'mesh' is of type .*list"),
+    'mesh_interface': ((None,), {}, "argument '_input' is of type .*NoneType"),
+    'mesh_link_tokens': (([], 'node-ir'), {}, 'missing required arguments: secret'),
+    'mesh_link_unit': ((['office.node-ir'],), {}, "argument '_input' is of type .*list"),
+    'mesh_mtu_probes': (({},), {}, "argument '_input' is of type dict, not a list"),
+    'mesh_mtu_choice': ((PLAN, []), {}, "argument 'measured' is of type .*list"),
+    'mesh_mtus': (([],), {'choice': 'auto'}, "argument 'choice' is of type .*str"),
+    'mesh_mtu_status': (({'meshes': {}}, PLAN), {}, 'missing required arguments: measured'),
+    'mesh_publish_record': (([], {}, 'node-ir', []), {}, "argument 'public_keys' is of type .*list"),
+    'mesh_published': ((['wgmesh_node_a'], {}), {}, "argument 'values' is of type dict, not a list"),
+    'mesh_published_reads': ((['wgmesh_node_a'],), {}, "argument '_input' is of type .*list"),
 }
 
 

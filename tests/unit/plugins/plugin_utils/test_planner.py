@@ -11,7 +11,7 @@ import copy
 import pytest
 
 from ansible_collections.smite.wgmesh.plugins.plugin_utils.planner import (
-    DEFAULT_MTU, KEEPALIVE, TUNNEL_PORT_RANGES, PlanError, _PortAllocator, default_listen_port, host_plan,
+    DEFAULT_MTU, KEEPALIVE, TUNNEL_PORT_RANGES, PlanError, _PortAllocator, default_listen_port, host_plan, with_link_tokens,
     link_token, plan_meshes,
 )
 
@@ -156,6 +156,13 @@ def test_host_plan_adds_tokens_only_with_secret():
     assert link_token('another-secret-0123456', 'office', 'node-ir', 'node-tr') != links[0]['token']
     assert all('token' not in ln for ln in host_plan(result, 'node-tr')[0]['backhaul'])
     assert host_plan(result, 'not-a-member', SECRET) == []
+
+
+def test_tokens_added_to_a_host_plan_are_the_host_plans_own_and_leave_it_untouched():
+    result = plan(mesh())
+    bare = host_plan(result, 'node-tr')
+    assert with_link_tokens(bare, 'node-tr', SECRET) == host_plan(result, 'node-tr', SECRET)
+    assert all('token' not in ln for ln in bare[0]['backhaul'])
 
 
 def test_two_meshes_on_shared_nodes_get_distinct_ports():

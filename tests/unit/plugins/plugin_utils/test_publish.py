@@ -65,7 +65,7 @@ def test_record_needs_a_public_key_for_every_mesh_of_the_node():
                                    {'office': '(check mode placeholder, no key yet)', 'ops': KEYS['node-ir']})
     with pytest.raises(AnsibleFilterError, match='node-x is in no mesh'):
         PUB['mesh_publish_record'](MESHES, {'node-x': {}}, 'node-x', {})
-    with pytest.raises(AnsibleFilterError, match='expects a host of the inventory'):
+    with pytest.raises(AnsibleFilterError, match='host node-ir is not in the inventory'):
         PUB['mesh_publish_record'](MESHES, {}, 'node-ir', {})
 
 
