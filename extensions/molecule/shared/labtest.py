@@ -283,3 +283,38 @@ def ping_counts(output):
     match = re.search(r"(\d+) packets transmitted, (\d+) received", output)
     assert match, output[-2000:]
     return int(match.group(1)), int(match.group(2))
+
+
+class BackgroundPing(object):
+    """`ping -i INTERVAL` (default 0.2 s) running inside a container while something else happens;
+    stop() returns (transmitted, received). The ping gives up by itself after `deadline` seconds."""
+
+    LOG = "/run/wgmesh-bgping.log"
+    PID = "/run/wgmesh-bgping.pid"
+
+    def __init__(self, container, address, deadline=900, interval=0.2):
+        self.container = container
+        self.address = address
+        self.deadline = deadline
+        self.interval = interval
+
+    def _sh(self, cmd):
+        return subprocess.run(["podman", "exec", self.container, "sh", "-c", cmd], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+
+    def start(self):
+        proc = subprocess.run(
+            ["podman", "exec", "-d", self.container, "sh", "-c",
+             "echo $$ > %s; exec ping -n -i %s -w %d %s > %s 2>&1"
+             % (self.PID, self.interval, self.deadline, self.address, self.LOG)],
+            check=True)
+        # Replies flowing before the change: a loss afterwards is the change's doing.
+        wait_for("replies of the background ping", lambda: "bytes from" in self._sh("cat %s" % self.LOG).stdout,
+                 timeout=30)
+        return proc
+
+    def stop(self):
+        self._sh("kill -INT $(cat %s)" % self.PID)
+        wait_for("the background ping's summary",
+                 lambda: "packets transmitted" in self._sh("cat %s" % self.LOG).stdout, timeout=10)
+        return ping_counts(self._sh("cat %s" % self.LOG).stdout)
