@@ -18,6 +18,8 @@ import subprocess
 import threading
 import time
 
+from ansible_collections.smite.wgmesh.plugins.module_utils.files import read_file
+
 # Path MTUs searched: 1280 (the IPv6 minimum, below which the mesh MTU would clamp to 1280
 # anyway) to 1500 (Ethernet: a mesh MTU of 1420 needs no more).
 PROBE_LOW, PROBE_HIGH = 1280, 1500
@@ -92,8 +94,8 @@ def measure(addresses, make_probe=ping_probe, low=PROBE_LOW, high=PROBE_HIGH):
 
 def interface_mtu(name, sys_class_net='/sys/class/net'):
     """The MTU of a network interface, None when it does not exist."""
+    text = read_file('%s/%s/mtu' % (sys_class_net, name))
     try:
-        with open('%s/%s/mtu' % (sys_class_net, name)) as handle:
-            return int(handle.read().strip())
-    except (IOError, OSError, ValueError):
+        return int(text)
+    except (TypeError, ValueError):
         return None
